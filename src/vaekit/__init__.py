@@ -1,0 +1,53 @@
+"""vaekit: variational autoencoders as latent variable models fitted with amortized inference.
+
+The anatomy: an encoder is a body (:mod:`vaekit.nn`) and a projection head (:mod:`vaekit.heads`)
+returning q(z | x); a decoder is a body and a head returning p(x | z). A model
+(:mod:`vaekit.models`) tells the generative story in ``model()`` and the amortized posterior in
+``guide()``; :func:`fit` trains it with Lightning, :func:`estimate_log_likelihood` evaluates it.
+"""
+
+from vaekit._version import __version__ as __version__
+from vaekit.data import ImageDataset as ImageDataset
+from vaekit.data import load_image_dataset as load_image_dataset
+from vaekit.errors import DataError as DataError
+from vaekit.errors import RunError as RunError
+from vaekit.errors import VaekitError as VaekitError
+from vaekit.evaluation import estimate_log_likelihood as estimate_log_likelihood
+from vaekit.inference import FitResult as FitResult
+from vaekit.inference import TermwiseELBO as TermwiseELBO
+from vaekit.inference import TrainConfig as TrainConfig
+from vaekit.inference import fit as fit
+from vaekit.models import VAE as VAE
+from vaekit.models import ImageVAE as ImageVAE
+from vaekit.models import ImageVAEConfig as ImageVAEConfig
+from vaekit.runs import Run as Run
+from vaekit.runs import evaluate_run as evaluate_run
+from vaekit.runs import load_model as load_model
+from vaekit.runs import load_run as load_run
+from vaekit.runs import sample_images as sample_images
+from vaekit.runs import save_model as save_model
+from vaekit.runs import train_image_vae as train_image_vae
+
+__all__ = [
+    "__version__",
+    "DataError",
+    "FitResult",
+    "ImageDataset",
+    "ImageVAE",
+    "ImageVAEConfig",
+    "Run",
+    "RunError",
+    "TermwiseELBO",
+    "TrainConfig",
+    "VAE",
+    "VaekitError",
+    "estimate_log_likelihood",
+    "evaluate_run",
+    "fit",
+    "load_image_dataset",
+    "load_model",
+    "load_run",
+    "sample_images",
+    "save_model",
+    "train_image_vae",
+]

@@ -1,0 +1,322 @@
+"""``vaekit``: train, evaluate and sample VAEs from the command line.
+
+Every user error (bad arguments, missing or corrupt data, a wrong run folder) ends with a one-line
+message on stderr and exit status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _layer_widths(text: str) -> tuple[int, ...]:
+    """``400`` or ``512,256``: widths of the hidden layers."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 400 or 512,256, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"layer widths must be positive, got {text!r}")
+    return widths
+
+
+def _devices(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
+
+
+def _add_training_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=_positive_int, default=10, help="passes over the training set (10)")
+    group.add_argument("--batch-size", type=_positive_int, default=128, help="examples per step (128)")
+    group.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (1e-3)")
+    group.add_argument("--seed", type=int, default=0, help="seed for initialisation, splits and sampling (0)")
+    group.add_argument(
+        "--val-fraction", type=float, default=0.1, help="share of training data for validation"
+    )
+    group.add_argument(
+        "--early-stopping",
+        type=_positive_int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better validation ELBO",
+    )
+    group.add_argument("--num-particles", type=_positive_int, default=1, help="samples of z per example (1)")
+    group.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, auto (auto)")
+    group.add_argument("--devices", type=_devices, default="auto", help="Lightning devices: N or auto (auto)")
+    group.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp (auto)")
+    group.add_argument("--num-nodes", type=_positive_int, default=1, help="Lightning nodes (1)")
+    group.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    group.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write")
+    group.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+
+
+def _add_evaluation_flags(parser: argparse.ArgumentParser) -> None:
+    from vaekit.runs import DEFAULT_IW_EXAMPLES, DEFAULT_IW_SAMPLES
+
+    parser.add_argument(
+        "--iw-samples",
+        type=_positive_int,
+        default=DEFAULT_IW_SAMPLES,
+        metavar="K",
+        help=f"importance samples per example for the test log-likelihood ({DEFAULT_IW_SAMPLES})",
+    )
+    parser.add_argument(
+        "--iw-examples",
+        type=_positive_int,
+        default=DEFAULT_IW_EXAMPLES,
+        metavar="N",
+        help=f"first N test examples for the importance-weighted estimate ({DEFAULT_IW_EXAMPLES}); the ELBO "
+        "always uses the whole test set",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vaekit",
+        description="Variational autoencoders as latent variable models, fitted with amortized inference.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"vaekit {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model and write a run folder")
+    models = train.add_subparsers(dest="model", required=True, metavar="MODEL")
+    vae = models.add_parser("vae", help="image VAE (Kingma & Welling 2013): z ~ N(0, I), pixels ~ Bernoulli")
+    data = vae.add_argument_group("data")
+    data.add_argument(
+        "--data",
+        default="digits",
+        help="digits (bundled), mnist, fashion-mnist, or a folder of IDX files (digits)",
+    )
+    data.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST IDX files")
+    data.add_argument("--download", action="store_true", help="download MNIST / Fashion-MNIST if not found")
+    arch = vae.add_argument_group("model")
+    arch.add_argument("--z-dim", type=_positive_int, default=50, help="latent dimension (50)")
+    arch.add_argument(
+        "--hidden", type=_layer_widths, default=(400,), help="hidden layer widths, e.g. 400 or 512,256"
+    )
+    arch.add_argument(
+        "--encoder", choices=("mlp", "cnn"), default="mlp", help="body of encoder and decoder (mlp)"
+    )
+    arch.add_argument("--binarize", action="store_true", help="dynamic binarization of the training images")
+    _add_training_flags(vae)
+    _add_evaluation_flags(vae)
+    vae.set_defaults(handler=_train_vae)
+
+    evaluate = commands.add_parser("evaluate", help="recompute a run's test metrics and rewrite metrics.json")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    _add_evaluation_flags(evaluate)
+    evaluate.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    evaluate.set_defaults(handler=_evaluate)
+
+    sample = commands.add_parser("sample", help="draw images from a trained model's prior")
+    sample.add_argument("run_dir", metavar="RUN_DIR")
+    sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (64)")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the prior draws (0)")
+    sample.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    sample.set_defaults(handler=_sample)
+
+    demo = commands.add_parser("demo", help="train the flagship models on bundled data and write a report")
+    demo.add_argument("--out", default="vaekit-demo", metavar="DIR", help="output folder (vaekit-demo)")
+    demo.add_argument("--epochs", type=_positive_int, default=None, help="override the demo's epochs")
+    demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _version() -> str:
+    from vaekit._version import __version__
+
+    return __version__
+
+
+def _prepare_run_dir(path: str, force: bool) -> Path:
+    from vaekit.errors import VaekitError
+
+    run_dir = Path(path)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise VaekitError(f"--out {run_dir} exists and is not a folder")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if not force:
+            raise VaekitError(
+                f"--out {run_dir} already exists and is not empty; choose another folder or pass --force"
+            )
+        if not (run_dir / "config.json").is_file():
+            raise VaekitError(f"--force refuses to clear {run_dir}: it is not a vaekit run folder")
+        shutil.rmtree(run_dir)
+    return run_dir
+
+
+def _train_vae(args: argparse.Namespace) -> int:
+    from vaekit.data import load_image_dataset
+    from vaekit.inference import TrainConfig
+    from vaekit.models import ImageVAEConfig
+    from vaekit.runs import train_image_vae
+
+    run_dir = _prepare_run_dir(args.out, args.force)
+    dataset = load_image_dataset(args.data, data_dir=args.data_dir, download=args.download)
+    print(
+        f"data: {dataset.name} from {dataset.source}: {len(dataset.train_images)} training and "
+        f"{len(dataset.test_images)} test images of shape {dataset.image_shape}",
+        file=sys.stderr,
+    )
+    model_config = ImageVAEConfig(
+        image_shape=dataset.image_shape,
+        z_dim=args.z_dim,
+        hidden=args.hidden,
+        encoder=args.encoder,
+        binarize=args.binarize,
+    )
+    train_config = _train_config(args, TrainConfig)
+    data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
+    data = args.data if args.data in ("digits", "mnist", "fashion-mnist") else str(Path(args.data).resolve())
+    run = train_image_vae(
+        dataset,
+        model_config,
+        train_config,
+        run_dir,
+        data_settings={"data": data, "data_dir": data_dir},
+        iw_samples=args.iw_samples,
+        iw_examples=args.iw_examples,
+        progress=not args.no_progress,
+    )
+    _print_metrics(run.path, run.metrics)
+    return 0
+
+
+def _train_config(args: argparse.Namespace, config_class: type) -> object:
+    from vaekit.errors import VaekitError
+
+    try:
+        return config_class(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            val_fraction=args.val_fraction,
+            early_stopping=args.early_stopping,
+            num_particles=args.num_particles,
+            accelerator=args.accelerator,
+            devices=args.devices,
+            strategy=args.strategy,
+            num_nodes=args.num_nodes,
+            progress_bar=not args.no_progress,
+        )
+    except ValueError as error:
+        raise VaekitError(str(error)) from None
+
+
+def _print_metrics(run_dir: Path, metrics: dict) -> None:
+    keys = (
+        "test_elbo",
+        "test_log_likelihood",
+        "epochs",
+        "best_epoch",
+        "seconds_per_epoch",
+        "train_examples_per_second",
+    )
+    shown = ", ".join(f"{key}={metrics[key]}" for key in keys if key in metrics)
+    print(f"{run_dir}: {shown}")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from vaekit.runs import evaluate_run, load_run
+
+    run = load_run(args.run_dir)
+    metrics = evaluate_run(
+        run, iw_samples=args.iw_samples, iw_examples=args.iw_examples, progress=not args.no_progress
+    )
+    _print_metrics(run.path, metrics)
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from vaekit import plots
+    from vaekit.errors import VaekitError
+    from vaekit.runs import load_run, sample_images
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise VaekitError(f"--out must name a .png file, got {out}")
+    run = load_run(args.run_dir)
+    images = sample_images(run, args.n, seed=args.seed)
+    plots.save_figure(plots.image_grid(images, title=f"{args.n} samples from the prior"), out)
+    print(out)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from vaekit.demo import run_demo
+
+    report = run_demo(Path(args.out), epochs=args.epochs, progress=not args.no_progress)
+    print(f"report: {report}")
+    return 0
+
+
+def _quiet_libraries() -> None:
+    # Lightning logs hardware and tips at INFO on every run; keep the terminal for vaekit's output.
+    # Its package sets its loggers' level when imported, so import it before lowering them.
+    import lightning  # noqa: F401
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*litlogger.*")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vaekit`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _quiet_libraries()
+    if args.debug:
+        return args.handler(args)
+    from vaekit.errors import VaekitError
+
+    try:
+        return args.handler(args)
+    except VaekitError as error:
+        print(f"vaekit: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("vaekit: interrupted", file=sys.stderr)
+        return 130
+    except FloatingPointError as error:
+        print(f"vaekit: error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the one place that turns any failure into a message
+        print(
+            f"vaekit: internal error: {type(error).__name__}: {error} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

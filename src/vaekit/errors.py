@@ -1,0 +1,20 @@
+"""The project's own error types.
+
+Every error a user can cause (a bad file, a bad argument, missing data) is raised as a
+:class:`VaekitError` with a message that says what went wrong and how to fix it; the CLI prints
+that message on one line and exits non-zero instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+
+class VaekitError(Exception):
+    """Base class for errors caused by user input, files or the environment."""
+
+
+class DataError(VaekitError):
+    """A data file or data set is missing, corrupt or inconsistent."""
+
+
+class RunError(VaekitError):
+    """A run folder is missing, incomplete or was written by an incompatible version."""

@@ -1,0 +1,95 @@
+"""Heads for the distribution families of the observation and posterior models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyro.distributions as dist
+import torch
+from pyro.distributions import constraints
+
+from vaekit.distributions import IntensityBernoulli
+from vaekit.heads.base import DistributionHead, InShape
+
+# Scales and rates use softplus rather than exp: exp overflows for large pre-activations and makes
+# the gradient grow with the parameter, softplus is close to linear there.
+_POSITIVE = constraints.softplus_positive
+
+
+class NormalHead(DistributionHead):
+    """Normal(loc, scale): loc in R, scale in R+ (softplus). The usual posterior q(z | x)."""
+
+    param_constraints = {"loc": constraints.real, "scale": _POSITIVE}
+
+    def make_distribution(self, loc: torch.Tensor, scale: torch.Tensor) -> dist.Normal:
+        return dist.Normal(loc, scale)
+
+
+class LogNormalHead(DistributionHead):
+    """LogNormal(loc, scale) for positive data: loc in R, scale in R+."""
+
+    param_constraints = {"loc": constraints.real, "scale": _POSITIVE}
+
+    def make_distribution(self, loc: torch.Tensor, scale: torch.Tensor) -> dist.LogNormal:
+        return dist.LogNormal(loc, scale)
+
+
+class BernoulliHead(DistributionHead):
+    """Bernoulli(logits): logits in R, which keeps the log-likelihood numerically stable.
+
+    Parameters
+    ----------
+    in_shape, event_shape:
+        See :class:`DistributionHead`.
+    intensity_targets:
+        Score observations in ``[0, 1]`` (grey-scale intensities) with the cross-entropy of
+        :class:`~vaekit.distributions.IntensityBernoulli`; ``False`` accepts only binary data.
+    """
+
+    param_constraints = {"logits": constraints.real}
+
+    def __init__(
+        self, in_shape: InShape, event_shape: Sequence[int] = (), *, intensity_targets: bool = False
+    ) -> None:
+        super().__init__(in_shape, event_shape)
+        self.intensity_targets = intensity_targets
+
+    def make_distribution(self, logits: torch.Tensor) -> dist.Bernoulli:
+        family = IntensityBernoulli if self.intensity_targets else dist.Bernoulli
+        return family(logits=logits)
+
+
+class CategoricalHead(DistributionHead):
+    """Categorical(logits) over ``num_categories`` levels for each element of ``event_shape``."""
+
+    param_constraints = {"logits": constraints.real}
+
+    def __init__(self, in_shape: InShape, num_categories: int, event_shape: Sequence[int] = ()) -> None:
+        if num_categories < 2:
+            raise ValueError(f"a categorical head needs at least 2 categories, got {num_categories}")
+        self.num_categories = int(num_categories)
+        super().__init__(in_shape, event_shape)
+
+    def param_shape(self, name: str) -> tuple[int, ...]:
+        return self.event_shape + (self.num_categories,)
+
+    def make_distribution(self, logits: torch.Tensor) -> dist.Categorical:
+        return dist.Categorical(logits=logits)
+
+
+class GammaHead(DistributionHead):
+    """Gamma(concentration, rate): both in R+."""
+
+    param_constraints = {"concentration": _POSITIVE, "rate": _POSITIVE}
+
+    def make_distribution(self, concentration: torch.Tensor, rate: torch.Tensor) -> dist.Gamma:
+        return dist.Gamma(concentration, rate)
+
+
+class PoissonHead(DistributionHead):
+    """Poisson(rate): rate in R+."""
+
+    param_constraints = {"rate": _POSITIVE}
+
+    def make_distribution(self, rate: torch.Tensor) -> dist.Poisson:
+        return dist.Poisson(rate)

@@ -1,0 +1,58 @@
+"""Training settings, kept apart from a model's architecture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to fit a model; the architecture lives in the model's own config.
+
+    Parameters
+    ----------
+    epochs:
+        Maximum number of passes over the training set.
+    batch_size:
+        Examples per optimisation step.
+    lr:
+        Adam's learning rate.
+    seed:
+        Seeds parameter initialisation, the validation split, shuffling and sampling; on the CPU
+        the same seed repeats a run exactly.
+    val_fraction:
+        Share of the training set held out to select the best weights.
+    early_stopping:
+        Stop after this many epochs without a better validation ELBO; ``None`` never stops early.
+    num_particles:
+        Samples of z per example in the training ELBO.
+    accelerator, devices, strategy, num_nodes:
+        Passed to ``lightning.Trainer`` unchanged (``"cpu"``, ``"gpu"``, ``"auto"``, ...).
+    progress_bar:
+        Show Lightning's progress bar.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    val_fraction: float = 0.1
+    early_stopping: int | None = None
+    num_particles: int = 1
+    accelerator: str = "auto"
+    devices: str | int = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.early_stopping is not None and self.early_stopping < 1:
+            raise ValueError(f"early_stopping patience must be at least 1, got {self.early_stopping}")

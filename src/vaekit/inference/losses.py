@@ -1,0 +1,142 @@
+"""The ELBO, reported term by term so that a user sees what the loss is made of."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyro
+import torch
+from pyro.distributions.util import scale_and_mask
+from pyro.infer.enum import get_importance_trace
+from pyro.util import torch_isnan
+from torch.distributions import kl_divergence
+
+from vaekit.errors import VaekitError
+
+
+@dataclass(frozen=True)
+class ELBOEstimate:
+    """One minibatch estimate of the ELBO, per example (nats).
+
+    Attributes
+    ----------
+    loss:
+        ``-ELBO`` per example, differentiable: minimise it.
+    log_likelihood:
+        Expected log-likelihood E_q[log p(x | z)] of each observed site, per example (detached).
+    kl:
+        KL(q || p) of each latent site, per example (detached); analytic where PyTorch knows the
+        closed form, a Monte Carlo estimate otherwise.
+    """
+
+    loss: torch.Tensor
+    log_likelihood: dict[str, torch.Tensor]
+    kl: dict[str, torch.Tensor]
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        """The ELBO per example (detached)."""
+        return -self.loss.detach()
+
+    def terms(self) -> dict[str, torch.Tensor]:
+        """Flat mapping ``elbo``, ``log_likelihood_<site>``, ``kl_<site>`` for logging."""
+        flat = {"elbo": self.elbo}
+        flat.update({f"log_likelihood_{name}": value for name, value in self.log_likelihood.items()})
+        flat.update({f"kl_{name}": value for name, value in self.kl.items()})
+        return flat
+
+
+def _has_analytic_kl(q: Any, p: Any) -> bool:
+    try:
+        kl_divergence(q, p)
+    except NotImplementedError:
+        return False
+    return True
+
+
+class TermwiseELBO:
+    """The Trace ELBO of a model with reparameterizable latents, with its terms.
+
+    Traces come from Pyro's own ``get_importance_trace`` (the machinery of ``Trace_ELBO``:
+    replay, plate scaling, masks, model/guide validation); the sum is then taken site by site so
+    that each observed variable's reconstruction term and each latent's KL are reported.
+
+    Parameters
+    ----------
+    max_plate_nesting:
+        Nested plates in the model (the model's ``max_plate_nesting``).
+    num_particles:
+        Samples of z per example, drawn in parallel in a plate left of the model's plates.
+    analytic_kl:
+        Use the closed-form KL where PyTorch has one (Normal vs Normal), as in the paper; it has
+        lower variance than the Monte Carlo estimate, which is used otherwise.
+    """
+
+    def __init__(self, *, max_plate_nesting: int = 1, num_particles: int = 1, analytic_kl: bool = True):
+        if num_particles < 1:
+            raise ValueError(f"num_particles must be at least 1, got {num_particles}")
+        self.max_plate_nesting = max_plate_nesting
+        self.num_particles = num_particles
+        self.analytic_kl = analytic_kl
+        self._analytic_pairs: dict[tuple[type, type], bool] = {}
+
+    def _vectorize(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if self.num_particles == 1:
+            return fn
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with pyro.plate("particles", self.num_particles, dim=-(self.max_plate_nesting + 1)):
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+    def __call__(
+        self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> ELBOEstimate:
+        """Estimate the ELBO of ``model``/``guide`` on a batch (``args[0]``'s first dim)."""
+        nesting = self.max_plate_nesting + (self.num_particles > 1)
+        model_trace, guide_trace = get_importance_trace(
+            "flat", nesting, self._vectorize(model), self._vectorize(guide), args, kwargs
+        )
+        batch_size = args[0].shape[0] if args and torch.is_tensor(args[0]) else 1
+        normaliser = batch_size * self.num_particles
+        log_likelihood: dict[str, torch.Tensor] = {}
+        kl: dict[str, torch.Tensor] = {}
+        elbo: torch.Tensor | float = 0.0
+        for name, site in model_trace.nodes.items():
+            if site["type"] != "sample":
+                continue
+            if site["is_observed"]:
+                term = site["log_prob_sum"]
+                log_likelihood[name] = term.detach() / normaliser
+                elbo = elbo + term
+                continue
+            guide_site = guide_trace.nodes.get(name)
+            if guide_site is None:
+                raise VaekitError(f"latent site {name!r} of the model has no matching site in the guide")
+            if not guide_site["fn"].has_rsample:
+                raise VaekitError(
+                    f"latent site {name!r} is not reparameterizable; "
+                    "use an enumerating ELBO for discrete latents"
+                )
+            if self.analytic_kl and self._analytic(guide_site["fn"], site["fn"]):
+                term = scale_and_mask(kl_divergence(guide_site["fn"], site["fn"]), guide_site["scale"]).sum()
+            else:
+                term = guide_site["log_prob_sum"] - site["log_prob_sum"]
+            kl[name] = term.detach() / normaliser
+            elbo = elbo - term
+        loss = -elbo / normaliser
+        if torch_isnan(loss):
+            raise FloatingPointError("the ELBO is NaN")
+        return ELBOEstimate(loss=loss, log_likelihood=log_likelihood, kl=kl)
+
+    def _analytic(self, q: Any, p: Any) -> bool:
+        key = (type(q), type(p))
+        if key not in self._analytic_pairs:
+            self._analytic_pairs[key] = _has_analytic_kl(q, p)
+        return self._analytic_pairs[key]
+
+
+__all__ = ["ELBOEstimate", "TermwiseELBO"]

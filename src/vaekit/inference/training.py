@@ -1,0 +1,292 @@
+"""The one training loop: Lightning around a termwise ELBO.
+
+Lightning owns the loop, the progress bar, checkpoints, accelerators, devices and strategies; the
+model knows nothing of Lightning, so it can be tested with a plain loss call.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from vaekit._io import atomic_write_text
+from vaekit.inference.config import TrainConfig
+from vaekit.inference.losses import TermwiseELBO
+from vaekit.models.base import VAE
+
+BatchTransform = Callable[[tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]
+
+
+class _TensorBatches(Dataset):
+    """Rows of in-memory tensors fetched a whole batch at a time.
+
+    Indexing with a list of indices returns the batch in one gather, which is far cheaper than
+    the default per-example fetch and collate of ``TensorDataset``.
+    """
+
+    def __init__(self, tensors: Sequence[torch.Tensor]) -> None:
+        sizes = {t.shape[0] for t in tensors}
+        if len(sizes) != 1:
+            raise ValueError(f"tensors must have the same number of rows, got {sorted(sizes)}")
+        self.tensors = tuple(tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
+        index = torch.as_tensor(indices)
+        return tuple(t[index] for t in self.tensors)
+
+
+def batch_loader(
+    tensors: Sequence[torch.Tensor],
+    batch_size: int,
+    *,
+    shuffle: bool,
+    generator: torch.Generator | None = None,
+) -> DataLoader:
+    """A ``DataLoader`` of whole batches of in-memory tensors (no worker processes needed)."""
+    dataset = _TensorBatches(tensors)
+    order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+
+
+def _lightning_module_class() -> type:
+    import lightning as L
+
+    class _VAETrainingModule(L.LightningModule):
+        """Optimises a :class:`~vaekit.models.VAE` with a termwise ELBO and keeps the best weights."""
+
+        def __init__(
+            self, vae: VAE, loss: TermwiseELBO, lr: float, batch_transform: BatchTransform | None = None
+        ) -> None:
+            super().__init__()
+            self.vae = vae
+            self.loss = loss
+            self.lr = lr
+            self.batch_transform = batch_transform
+            self.history: list[dict[str, float]] = []
+            self.best_state: dict[str, torch.Tensor] | None = None
+            self.best_val_elbo = -math.inf
+            self.best_epoch = -1
+            self._sums: dict[str, dict[str, torch.Tensor]] = {"train": {}, "val": {}}
+            self._counts = {"train": 0, "val": 0}
+            self._epoch_start = 0.0
+            self._train_seconds = 0.0
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.Adam(self.vae.parameters(), lr=self.lr)
+
+        def _accumulate(self, stage: str, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            estimate = self.loss(self.vae.model, self.vae.guide, *batch)
+            n = batch[0].shape[0]
+            sums = self._sums[stage]
+            for name, value in estimate.terms().items():
+                sums[name] = sums.get(name, 0.0) + value * n
+            self._counts[stage] += n
+            return estimate.loss
+
+        def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+            if self.batch_transform is not None:
+                batch = self.batch_transform(batch)
+            loss = self._accumulate("train", batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"the training loss became {loss.item()} at epoch {self.current_epoch + 1}, "
+                    f"step {batch_idx}; "
+                    "the learning rate may be too high or the data may hold non-finite values"
+                )
+            return loss
+
+        def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+            self._accumulate("val", batch)
+
+        def on_train_epoch_start(self) -> None:
+            self._epoch_start = time.perf_counter()
+
+        def on_validation_epoch_start(self) -> None:
+            if not self.trainer.sanity_checking:
+                self._train_seconds = time.perf_counter() - self._epoch_start
+
+        def _epoch_means(self, stage: str) -> dict[str, float]:
+            count = self._counts[stage]
+            means = {f"{stage}_{name}": float(total) / count for name, total in self._sums[stage].items()}
+            self._sums[stage] = {}
+            self._counts[stage] = 0
+            return means
+
+        def on_validation_epoch_end(self) -> None:
+            if self.trainer.sanity_checking:
+                return
+            row: dict[str, float] = {"epoch": self.current_epoch + 1}
+            row.update(self._epoch_means("train"))
+            row.update(self._epoch_means("val"))
+            row["seconds"] = self._train_seconds
+            self.log_dict({k: v for k, v in row.items() if k != "epoch"}, sync_dist=True)
+            self.history.append(row)
+            if row["val_elbo"] > self.best_val_elbo:
+                self.best_val_elbo = row["val_elbo"]
+                self.best_epoch = int(row["epoch"])
+                self.best_state = copy.deepcopy(self.vae.state_dict())
+
+    return _VAETrainingModule
+
+
+class _EpochLogWriter:
+    """Rewrites ``log.csv`` after every epoch, atomically, so a crash keeps every finished epoch."""
+
+    @staticmethod
+    def callback(path: Path) -> Any:
+        import lightning as L
+
+        class _Writer(L.Callback):
+            def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+                if trainer.sanity_checking or not trainer.is_global_zero or not pl_module.history:
+                    return
+                atomic_write_text(path, history_to_csv(pl_module.history))
+
+        return _Writer()
+
+
+def history_to_csv(history: Sequence[dict[str, float]]) -> str:
+    """One row per epoch; columns in first-seen order."""
+    columns: list[str] = []
+    for row in history:
+        columns += [name for name in row if name not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a training run produced.
+
+    Attributes
+    ----------
+    history:
+        One dict per epoch: ``epoch``, ``train_*`` and ``val_*`` terms in nats per example,
+        ``seconds`` of training (validation excluded).
+    best_epoch:
+        Epoch whose weights were kept (best validation ELBO); the model holds them on return.
+    train_seconds:
+        Wall-clock seconds of all training epochs (validation excluded).
+    train_examples:
+        Training examples seen, over all epochs.
+    """
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    train_seconds: float
+    train_examples: int
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.train_examples / self.train_seconds if self.train_seconds > 0 else float("nan")
+
+
+def fit(
+    vae: VAE,
+    train: Sequence[torch.Tensor],
+    val: Sequence[torch.Tensor],
+    config: TrainConfig,
+    *,
+    run_dir: str | Path | None = None,
+    batch_transform: BatchTransform | None = None,
+) -> FitResult:
+    """Fit ``vae`` by maximising the ELBO with Adam, keeping the weights of the best validation ELBO.
+
+    Parameters
+    ----------
+    vae:
+        The model; trained in place, and left holding the best weights.
+    train, val:
+        Tensors whose rows are examples, passed to ``vae.model``/``vae.guide`` in this order
+        (``(images,)`` for the image VAE).
+    config:
+        Training settings.
+    run_dir:
+        When given, ``log.csv`` (one row per epoch), Lightning checkpoints under ``checkpoints/``
+        and, if TensorBoard is installed, its logs under ``tensorboard/`` are written there.
+    batch_transform:
+        Applied to each training batch before the loss (dynamic binarization, for instance).
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    generator = torch.Generator().manual_seed(config.seed)
+    train_loader = batch_loader(train, config.batch_size, shuffle=True, generator=generator)
+    val_loader = batch_loader(val, config.batch_size, shuffle=False)
+    loss = TermwiseELBO(max_plate_nesting=vae.max_plate_nesting, num_particles=config.num_particles)
+    module = _lightning_module_class()(vae, loss, config.lr, batch_transform)
+
+    callbacks: list[Any] = []
+    logger: Any = False
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        callbacks.append(_EpochLogWriter.callback(run_dir / "log.csv"))
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=run_dir / "checkpoints",
+                filename="best",
+                monitor="val_elbo",
+                mode="max",
+                save_last=True,
+            )
+        )
+        logger = _tensorboard_logger(run_dir)
+    if config.early_stopping is not None:
+        callbacks.append(EarlyStopping(monitor="val_elbo", mode="max", patience=config.early_stopping))
+
+    trainer = L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        strategy=config.strategy,
+        num_nodes=config.num_nodes,
+        callbacks=callbacks,
+        logger=logger,
+        enable_checkpointing=run_dir is not None,
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=True,
+    )
+    with warnings.catch_warnings():
+        # Lightning suggests worker processes for loaders; the data are in memory, workers only add cost.
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
+        trainer.fit(module, train_loader, val_loader)
+    if module.best_state is not None:
+        vae.load_state_dict(module.best_state)
+    train_seconds = sum(row["seconds"] for row in module.history)
+    epochs_run = len(module.history)
+    return FitResult(
+        history=module.history,
+        best_epoch=module.best_epoch,
+        train_seconds=train_seconds,
+        train_examples=epochs_run * train[0].shape[0],
+    )
+
+
+def _tensorboard_logger(run_dir: Path) -> Any:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    return TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="")

@@ -1,0 +1,41 @@
+"""The contract every vaekit model follows."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+class VAE(nn.Module, ABC):
+    """A latent variable model p(x, z) = p(x | z) p(z) with an amortized posterior q(z | x).
+
+    A subclass writes the generative story in :meth:`model` and the posterior in :meth:`guide`,
+    with matching sample-site names, as in the Pyro documentation. Both take the same arguments:
+    a batch of data (``None`` in ``model`` to generate) and keyword-only options. Parameters belong
+    to the module's bodies and heads: neither method calls ``pyro.param`` or ``pyro.module``, so
+    Pyro's global parameter store is never involved and two models never share weights by name.
+
+    The first argument's leading dimension is the data plate; sites inside it are per example.
+    ``config`` holds everything needed to rebuild the module before loading its ``state_dict``.
+    """
+
+    #: Largest number of nested plates in ``model``/``guide``; ELBOs and the importance-weighted
+    #: bound put their particle dimension to the left of these.
+    max_plate_nesting: ClassVar[int] = 1
+    config: Any
+
+    @abstractmethod
+    def model(self, x: torch.Tensor | None = None, **kwargs: Any) -> None:
+        """The generative story p(x, z); observed sites use ``obs=``."""
+
+    @abstractmethod
+    def guide(self, x: torch.Tensor | None = None, **kwargs: Any) -> None:
+        """The amortized posterior q(z | x) over every latent site of :meth:`model`."""
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the module's parameters."""
+        return next(self.parameters()).device

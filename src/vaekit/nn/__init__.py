@@ -1,0 +1,11 @@
+"""Bodies: networks f_e and f_d that map an input onto a hidden representation.
+
+A body knows nothing about distributions; a projection head (:mod:`vaekit.heads`) turns its
+output into the parameters of one distribution family.
+"""
+
+from vaekit.nn.conv import ConvDecoder as ConvDecoder
+from vaekit.nn.conv import ConvEncoder as ConvEncoder
+from vaekit.nn.mlp import MLP as MLP
+
+__all__ = ["MLP", "ConvEncoder", "ConvDecoder"]

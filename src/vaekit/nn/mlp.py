@@ -1,0 +1,63 @@
+"""A multilayer perceptron body for flat data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    """Fully connected body: ``(..., in_features) -> (..., out_features)``.
+
+    Every layer is ``Linear`` followed by the activation, including the last one, because the
+    output is a hidden representation that a projection head maps onto distribution parameters
+    (the head supplies the final linear map).
+
+    Parameters
+    ----------
+    in_features:
+        Size of the last input dimension. Inputs with more trailing dimensions (an image
+        ``(C, H, W)``) must be flattened by the caller or passed through ``flatten_dims``.
+    hidden:
+        Widths of the hidden layers, in order; ``(400,)`` is one layer of 400 units. Must not be
+        empty.
+    activation:
+        Activation module class; ``nn.Softplus`` by default, as in Kingma & Welling (2013).
+    flatten_dims:
+        Number of trailing input dimensions to flatten before the first layer, so that the body
+        accepts ``(..., C, H, W)`` images directly. ``in_features`` must equal their product.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: Sequence[int] = (400,),
+        *,
+        activation: type[nn.Module] = nn.Softplus,
+        flatten_dims: int = 1,
+    ) -> None:
+        super().__init__()
+        hidden = tuple(int(width) for width in hidden)
+        if not hidden:
+            raise ValueError("MLP needs at least one hidden layer")
+        if in_features < 1 or min(hidden) < 1:
+            raise ValueError(f"MLP sizes must be positive, got in_features={in_features}, hidden={hidden}")
+        if flatten_dims < 1:
+            raise ValueError("flatten_dims must be at least 1")
+        self.in_features = in_features
+        self.out_features = hidden[-1]
+        self.flatten_dims = flatten_dims
+        layers: list[nn.Module] = []
+        width = in_features
+        for next_width in hidden:
+            layers += [nn.Linear(width, next_width), activation()]
+            width = next_width
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``(..., *input_dims)`` to ``(..., out_features)``."""
+        if self.flatten_dims > 1:
+            x = x.flatten(start_dim=-self.flatten_dims)
+        return self.layers(x)
