@@ -1,0 +1,103 @@
+"""The command line end to end on the bundled digits, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vaekit.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    status = main(
+        [
+            "train",
+            "vae",
+            "--data",
+            "digits",
+            "--epochs",
+            "2",
+            "--z-dim",
+            "2",
+            "--hidden",
+            "32",
+            "--iw-samples",
+            "10",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    return out
+
+
+def test_train_writes_a_run_folder(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 2
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model_config"]["z_dim"] == 2
+    assert config["model_config"]["hidden"] == [32]
+
+
+def test_evaluate_and_sample(run_dir, tmp_path, capsys):
+    assert main(["evaluate", str(run_dir), "--iw-samples", "3", "--iw-examples", "20", "--no-progress"]) == 0
+    assert json.loads((run_dir / "metrics.json").read_text())["iw_samples"] == 3
+    out = tmp_path / "samples.png"
+    assert main(["sample", str(run_dir), "--n", "9", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["evaluate", "/nonexistent/run"], "not a vaekit run folder"),
+        (["train", "vae", "--data", "/nonexistent/idx", "--out", "{tmp}/x"], "/nonexistent/idx"),
+        (["train", "vae", "--data", "mnist", "--data-dir", "{tmp}/empty", "--out", "{tmp}/y"], "--download"),
+        (["sample", "{run}", "--out", "{tmp}/samples.jpg"], ".png"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(argv, message, run_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("VAEKIT_DATA", str(tmp_path / "nothing"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "empty").mkdir()
+    argv = [a.format(tmp=tmp_path, run=run_dir) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vaekit: error:")
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_out_folder_of_another_run_is_not_overwritten(run_dir, capsys):
+    argv = ["train", "vae", "--epochs", "1", "--iw-samples", "2", "--no-progress", "--out", str(run_dir)]
+    assert main(argv) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+def test_bad_flag_values_are_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "vae", "--epochs", "0", "--out", "x"])
+    assert exit_info.value.code == 2
+    assert "positive integer" in capsys.readouterr().err
+
+
+def test_the_installed_command_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "vaekit.cli", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("vaekit ")
+
+
+def test_demo_writes_a_report_with_its_figures(tmp_path):
+    assert main(["demo", "--out", str(tmp_path), "--epochs", "2", "--no-progress"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    for figure in ("samples", "reconstructions", "training_curves", "latent_manifold", "latent_means"):
+        assert f"figures/{figure}.png" in report
+    linked = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
+    assert linked and all((tmp_path / path).is_file() for path in linked)
