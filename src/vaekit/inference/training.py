@@ -158,7 +158,10 @@ def _lightning_module_class() -> type:
             count, sums = self._counts[stage], self._sums[stage]
             if sums is None:
                 return {}
-            means = {f"{stage}_{name}": float(total) / count for name, total in zip(self._names[stage], sums, strict=True)}
+            means = {
+                f"{stage}_{name}": float(total) / count
+                for name, total in zip(self._names[stage], sums, strict=True)
+            }
             self._sums[stage] = None
             self._counts[stage] = 0
             return means

@@ -1,0 +1,55 @@
+"""Imports point one way: the anatomy knows nothing of training, evaluation, files or the CLI."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "vaekit"
+
+# For each layer, the vaekit modules it may import (its own package always allowed).
+ALLOWED = {
+    "nn": set(),
+    "heads": {"distributions"},
+    "distributions": set(),
+    "models": {"nn", "heads", "distributions"},
+    "inference": {"models", "errors", "_io"},
+    "evaluation": {"models"},
+    "data": {"errors", "_io"},
+    "plots": set(),
+}
+
+
+def _vaekit_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "vaekit" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_only_what_lies_below_it(layer):
+    target = PACKAGE / layer
+    files = sorted(target.rglob("*.py")) if target.is_dir() else [target.with_suffix(".py")]
+    assert files, f"no files for layer {layer}"
+    for path in files:
+        forbidden = _vaekit_imports(path) - ALLOWED[layer] - {layer}
+        assert not forbidden, f"{path.relative_to(PACKAGE)} imports {sorted(forbidden)}"
+
+
+def test_only_the_cli_parses_arguments():
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        assert "argparse" not in path.read_text(), f"{path.relative_to(PACKAGE)} uses argparse"
