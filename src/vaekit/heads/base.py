@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from pyro.distributions import TorchDistribution, constraints
 from torch import nn
-from torch.distributions import transform_to
+from torch.distributions import Distribution, transform_to
 
 InShape = int | tuple[int, int, int]
 
@@ -99,7 +99,7 @@ class DistributionHead(nn.Module, ABC):
     def make_distribution(self, **params: torch.Tensor) -> TorchDistribution:
         """Build the distribution from parameters in their domains (no event dims declared)."""
 
-    def forward(self, hidden: torch.Tensor) -> TorchDistribution:
+    def forward(self, hidden: torch.Tensor) -> Distribution:
         """Return the distribution with ``batch_shape`` from ``hidden`` and ``event_shape``."""
         return self.make_distribution(**self.project(hidden)).to_event(len(self.event_shape))
 

@@ -21,6 +21,16 @@ def _check_image_shape(image_shape: Sequence[int], num_layers: int) -> tuple[int
     return channels, height, width
 
 
+def _check_sizes(channels: tuple[int, ...], **sizes: int) -> None:
+    if not channels or min(channels) < 1:
+        raise ValueError(
+            f"a convolutional body needs at least one layer of positive channels, got {channels}"
+        )
+    for name, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"{name} must be positive, got {value}")
+
+
 def _apply_to_images(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Apply a 4-D conv stack to ``(..., C, H, W)`` with any number of leading batch dims."""
     batch_shape = x.shape[:-3]
@@ -56,6 +66,7 @@ class ConvEncoder(nn.Module):
     ) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
+        _check_sizes(channels, out_features=out_features)
         in_channels, height, width = _check_image_shape(image_shape, len(channels))
         layers: list[nn.Module] = []
         previous = in_channels
@@ -106,6 +117,7 @@ class ConvDecoder(nn.Module):
     ) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
+        _check_sizes(channels, in_features=in_features, out_channels=out_channels)
         _, height, width = _check_image_shape(image_shape, len(channels))
         self.start_shape = (channels[-1], height >> len(channels), width >> len(channels))
         self.fc = nn.Sequential(
