@@ -20,13 +20,17 @@ from vaekit.inference import fit as fit
 from vaekit.models import VAE as VAE
 from vaekit.models import ImageVAE as ImageVAE
 from vaekit.models import ImageVAEConfig as ImageVAEConfig
+from vaekit.models import SemiSupervisedVAE as SemiSupervisedVAE
+from vaekit.models import SemiSupervisedVAEConfig as SemiSupervisedVAEConfig
 from vaekit.runs import Run as Run
 from vaekit.runs import evaluate_run as evaluate_run
+from vaekit.runs import fit_semi_supervised as fit_semi_supervised
 from vaekit.runs import load_model as load_model
 from vaekit.runs import load_run as load_run
 from vaekit.runs import sample_images as sample_images
 from vaekit.runs import save_model as save_model
 from vaekit.runs import train_image_vae as train_image_vae
+from vaekit.runs import train_ssvae as train_ssvae
 
 __all__ = [
     "__version__",
@@ -37,6 +41,8 @@ __all__ = [
     "ImageVAEConfig",
     "Run",
     "RunError",
+    "SemiSupervisedVAE",
+    "SemiSupervisedVAEConfig",
     "TermwiseELBO",
     "TrainConfig",
     "VAE",
@@ -44,10 +50,12 @@ __all__ = [
     "estimate_log_likelihood",
     "evaluate_run",
     "fit",
+    "fit_semi_supervised",
     "load_image_dataset",
     "load_model",
     "load_run",
     "sample_images",
     "save_model",
     "train_image_vae",
+    "train_ssvae",
 ]

@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_USER_ERROR = 2
 
@@ -48,6 +49,92 @@ def _layer_widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
+
+
+def _add_image_flags(
+    parser: argparse.ArgumentParser, *, hidden: int, encoder_help: str
+) -> argparse._ArgumentGroup:
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--data",
+        default="digits",
+        help="digits (bundled), mnist, fashion-mnist, or a folder of IDX files (digits)",
+    )
+    data.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST IDX files")
+    data.add_argument("--download", action="store_true", help="download MNIST / Fashion-MNIST if not found")
+    arch = parser.add_argument_group("model")
+    arch.add_argument("--z-dim", type=_positive_int, default=50, help="latent dimension (50)")
+    arch.add_argument(
+        "--hidden",
+        type=_layer_widths,
+        default=(hidden,),
+        help=f"hidden layer widths, e.g. {hidden} or 512,256",
+    )
+    arch.add_argument("--encoder", choices=("mlp", "cnn"), default="mlp", help=encoder_help)
+    arch.add_argument("--binarize", action="store_true", help="dynamic binarization of the training images")
+    return arch
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
+
+
+def _add_image_flags(parser: argparse.ArgumentParser, *, hidden: int, encoder_help: str) -> Any:
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--data",
+        default="digits",
+        help="digits (bundled), mnist, fashion-mnist, or a folder of IDX files (digits)",
+    )
+    data.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST IDX files")
+    data.add_argument("--download", action="store_true", help="download MNIST / Fashion-MNIST if not found")
+    arch = parser.add_argument_group("model")
+    arch.add_argument("--z-dim", type=_positive_int, default=50, help="latent dimension (50)")
+    arch.add_argument(
+        "--hidden",
+        type=_layer_widths,
+        default=(hidden,),
+        help=f"hidden layer widths, e.g. {hidden} or 512,256",
+    )
+    arch.add_argument("--encoder", choices=("mlp", "cnn"), default="mlp", help=encoder_help)
+    arch.add_argument("--binarize", action="store_true", help="dynamic binarization of the training images")
+    return arch
+
+
 def _devices(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
@@ -55,7 +142,9 @@ def _devices(text: str) -> str | int:
 def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
     group.add_argument("--epochs", type=_positive_int, default=10, help="passes over the training set (10)")
-    group.add_argument("--batch-size", type=_positive_int, default=128, help="examples per step (128)")
+    group.add_argument(
+        "--batch-size", type=_positive_int, default=128, help="examples per step (128; ssvae 200)"
+    )
     group.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (1e-3)")
     group.add_argument("--seed", type=int, default=0, help="seed for initialisation, splits and sampling (0)")
     group.add_argument(
@@ -109,26 +198,33 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model and write a run folder")
     models = train.add_subparsers(dest="model", required=True, metavar="MODEL")
     vae = models.add_parser("vae", help="image VAE (Kingma & Welling 2013): z ~ N(0, I), pixels ~ Bernoulli")
-    data = vae.add_argument_group("data")
-    data.add_argument(
-        "--data",
-        default="digits",
-        help="digits (bundled), mnist, fashion-mnist, or a folder of IDX files (digits)",
-    )
-    data.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST IDX files")
-    data.add_argument("--download", action="store_true", help="download MNIST / Fashion-MNIST if not found")
-    arch = vae.add_argument_group("model")
-    arch.add_argument("--z-dim", type=_positive_int, default=50, help="latent dimension (50)")
-    arch.add_argument(
-        "--hidden", type=_layer_widths, default=(400,), help="hidden layer widths, e.g. 400 or 512,256"
-    )
-    arch.add_argument(
-        "--encoder", choices=("mlp", "cnn"), default="mlp", help="body of encoder and decoder (mlp)"
-    )
-    arch.add_argument("--binarize", action="store_true", help="dynamic binarization of the training images")
+    _add_image_flags(vae, hidden=400, encoder_help="body of encoder and decoder (mlp)")
     _add_training_flags(vae)
     _add_evaluation_flags(vae)
     vae.set_defaults(handler=_train_vae)
+
+    ssvae = models.add_parser(
+        "ssvae",
+        help="semi-supervised VAE (Kingma et al. 2014, M2): the class label as a partially observed variable",
+    )
+    arch = _add_image_flags(ssvae, hidden=500, encoder_help="body of the classifier and the z encoder (mlp)")
+    arch.add_argument(
+        "--labels",
+        type=_non_negative_int,
+        required=True,
+        metavar="N",
+        help="labelled training images, balanced over the classes and chosen by the seed (0: unsupervised)",
+    )
+    arch.add_argument(
+        "--alpha",
+        type=_non_negative_float,
+        default=None,
+        help="weight of the classification term alpha * E[log q(y|x)] "
+        "(default: the paper's 0.1 * training set size)",
+    )
+    _add_training_flags(ssvae)
+    _add_evaluation_flags(ssvae)
+    ssvae.set_defaults(handler=_train_ssvae, batch_size=200)
 
     evaluate = commands.add_parser("evaluate", help="recompute a run's test metrics and rewrite metrics.json")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
@@ -140,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (64)")
     sample.add_argument("--seed", type=int, default=0, help="seed of the prior draws (0)")
+    sample.add_argument(
+        "--label", type=_non_negative_int, metavar="K", help="class to draw from (models with labels)"
+    )
     sample.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
     sample.set_defaults(handler=_sample)
 
@@ -174,11 +273,8 @@ def _prepare_run_dir(path: str, force: bool) -> Path:
     return run_dir
 
 
-def _train_vae(args: argparse.Namespace) -> int:
+def _load_data(args: argparse.Namespace) -> tuple[Any, Path, dict[str, Any]]:
     from vaekit.data import load_image_dataset
-    from vaekit.inference import TrainConfig
-    from vaekit.models import ImageVAEConfig
-    from vaekit.runs import train_image_vae
 
     run_dir = _prepare_run_dir(args.out, args.force)
     dataset = load_image_dataset(args.data, data_dir=args.data_dir, download=args.download)
@@ -187,6 +283,47 @@ def _train_vae(args: argparse.Namespace) -> int:
         f"{len(dataset.test_images)} test images of shape {dataset.image_shape}",
         file=sys.stderr,
     )
+    data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
+    data = args.data if args.data in ("digits", "mnist", "fashion-mnist") else str(Path(args.data).resolve())
+    return dataset, run_dir, {"data": data, "data_dir": data_dir}
+
+
+def _train_ssvae(args: argparse.Namespace) -> int:
+    from vaekit.inference import TrainConfig
+    from vaekit.models import SemiSupervisedVAEConfig
+    from vaekit.runs import train_ssvae
+
+    dataset, run_dir, data_settings = _load_data(args)
+    model_config = SemiSupervisedVAEConfig(
+        image_shape=dataset.image_shape,
+        num_classes=dataset.num_classes,
+        z_dim=args.z_dim,
+        hidden=args.hidden,
+        encoder=args.encoder,
+        binarize=args.binarize,
+    )
+    run = train_ssvae(
+        dataset,
+        model_config,
+        _train_config(args, TrainConfig),
+        run_dir,
+        num_labels=args.labels,
+        alpha=args.alpha,
+        data_settings=data_settings,
+        iw_samples=args.iw_samples,
+        iw_examples=args.iw_examples,
+        progress=not args.no_progress,
+    )
+    _print_metrics(run.path, run.metrics)
+    return 0
+
+
+def _train_vae(args: argparse.Namespace) -> int:
+    from vaekit.inference import TrainConfig
+    from vaekit.models import ImageVAEConfig
+    from vaekit.runs import train_image_vae
+
+    dataset, run_dir, data_settings = _load_data(args)
     model_config = ImageVAEConfig(
         image_shape=dataset.image_shape,
         z_dim=args.z_dim,
@@ -194,15 +331,12 @@ def _train_vae(args: argparse.Namespace) -> int:
         encoder=args.encoder,
         binarize=args.binarize,
     )
-    train_config = _train_config(args, TrainConfig)
-    data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    data = args.data if args.data in ("digits", "mnist", "fashion-mnist") else str(Path(args.data).resolve())
     run = train_image_vae(
         dataset,
         model_config,
-        train_config,
+        _train_config(args, TrainConfig),
         run_dir,
-        data_settings={"data": data, "data_dir": data_dir},
+        data_settings=data_settings,
         iw_samples=args.iw_samples,
         iw_examples=args.iw_examples,
         progress=not args.no_progress,
@@ -266,8 +400,12 @@ def _sample(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".png":
         raise VaekitError(f"--out must name a .png file, got {out}")
     run = load_run(args.run_dir)
-    images = sample_images(run, args.n, seed=args.seed)
-    plots.save_figure(plots.image_grid(images, title=f"{args.n} samples from the prior"), out)
+    images = sample_images(run, args.n, seed=args.seed, label=args.label)
+    if args.label is None:
+        title = f"{args.n} samples from the prior"
+    else:
+        title = f"{args.n} samples of class {run.config['data']['class_names'][args.label]}"
+    plots.save_figure(plots.image_grid(images, title=title), out)
     print(out)
     return 0
 
@@ -288,6 +426,7 @@ def _quiet_libraries() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*litlogger.*")
+    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,21 @@
 from vaekit.inference.config import TrainConfig as TrainConfig
 from vaekit.inference.losses import ELBOEstimate as ELBOEstimate
 from vaekit.inference.losses import TermwiseELBO as TermwiseELBO
+from vaekit.inference.objectives import ELBOObjective as ELBOObjective
+from vaekit.inference.objectives import Objective as Objective
+from vaekit.inference.objectives import StepResult as StepResult
+from vaekit.inference.semi_supervised import SemiSupervisedObjective as SemiSupervisedObjective
 from vaekit.inference.training import FitResult as FitResult
 from vaekit.inference.training import fit as fit
 
-__all__ = ["ELBOEstimate", "TermwiseELBO", "TrainConfig", "FitResult", "fit"]
+__all__ = [
+    "ELBOEstimate",
+    "ELBOObjective",
+    "FitResult",
+    "Objective",
+    "SemiSupervisedObjective",
+    "StepResult",
+    "TermwiseELBO",
+    "TrainConfig",
+    "fit",
+]

@@ -12,7 +12,7 @@ import io
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,10 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from vaekit._io import atomic_write_text
 from vaekit.inference.config import TrainConfig
 from vaekit.inference.losses import TermwiseELBO
+from vaekit.inference.objectives import Batch, ELBOObjective, Objective, StepResult
 from vaekit.models.base import VAE
 
-BatchTransform = Callable[[tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]
+BatchTransform = Callable[[Batch], Batch]
 
 
 class _TensorBatches(Dataset):
@@ -93,16 +94,22 @@ def _lightning_module_class() -> type:
         """Optimises a :class:`~vaekit.models.VAE` with a termwise ELBO and keeps the best weights."""
 
         def __init__(
-            self, vae: VAE, loss: TermwiseELBO, lr: float, batch_transform: BatchTransform | None = None
+            self,
+            vae: VAE,
+            objective: Objective,
+            lr: float,
+            batch_transform: BatchTransform | None = None,
+            epoch_metrics: Callable[[VAE], dict[str, float]] | None = None,
         ) -> None:
             super().__init__()
             # Manual optimisation: Lightning's automatic closure machinery costs a tenth of a
             # small model's step, and one optimiser with one backward pass needs none of it.
             self.automatic_optimization = False
             self.vae = vae
-            self.loss = loss
+            self.objective = objective
             self.lr = lr
             self.batch_transform = batch_transform
+            self.epoch_metrics = epoch_metrics
             self.history: list[dict[str, float]] = []
             self.best_state: dict[str, torch.Tensor] | None = None
             self.best_val_elbo = -math.inf
@@ -117,21 +124,19 @@ def _lightning_module_class() -> type:
         def configure_optimizers(self) -> torch.optim.Optimizer:
             return torch.optim.Adam(self.vae.parameters(), lr=self.lr)
 
-        def _accumulate(self, stage: str, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-            estimate = self.loss(self.vae.model, self.vae.guide, *batch)
-            n = batch[0].shape[0]
-            terms = estimate.terms()
+        def _accumulate(self, stage: str, result: StepResult) -> torch.Tensor:
+            n, terms = result.num_examples, result.terms
             stacked = torch.stack(list(terms.values())) * n
             current = self._sums[stage]
             self._sums[stage] = stacked if current is None else current + stacked
             self._names[stage] = list(terms)
             self._counts[stage] += n
-            return estimate.loss
+            return result.loss
 
-        def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
             if self.batch_transform is not None:
                 batch = self.batch_transform(batch)
-            loss = self._accumulate("train", batch)
+            loss = self._accumulate("train", self.objective.training(self.vae, batch))
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the training loss became {loss.item()} at epoch {self.current_epoch + 1}, "
@@ -144,8 +149,8 @@ def _lightning_module_class() -> type:
             optimizer.step()
             return loss.detach()
 
-        def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
-            self._accumulate("val", batch)
+        def validation_step(self, batch: Batch, batch_idx: int) -> None:
+            self._accumulate("val", self.objective.validation(self.vae, batch))
 
         def on_train_epoch_start(self) -> None:
             self._epoch_start = time.perf_counter()
@@ -173,6 +178,8 @@ def _lightning_module_class() -> type:
             row.update(self._epoch_means("train"))
             row.update(self._epoch_means("val"))
             row["seconds"] = self._train_seconds
+            if self.epoch_metrics is not None:
+                row.update(self.epoch_metrics(self.vae))
             self.log_dict({k: v for k, v in row.items() if k != "epoch"}, sync_dist=True)
             self.history.append(row)
             if row["val_elbo"] > self.best_val_elbo:
@@ -240,12 +247,14 @@ class FitResult:
 
 def fit(
     vae: VAE,
-    train: Sequence[torch.Tensor],
+    train: Sequence[torch.Tensor] | Mapping[str, Sequence[torch.Tensor]],
     val: Sequence[torch.Tensor],
     config: TrainConfig,
     *,
+    objective: Objective | None = None,
     run_dir: str | Path | None = None,
     batch_transform: BatchTransform | None = None,
+    epoch_metrics: Callable[[VAE], dict[str, float]] | None = None,
 ) -> FitResult:
     """Fit ``vae`` by maximising the ELBO with Adam, keeping the weights of the best validation ELBO.
 
@@ -255,14 +264,21 @@ def fit(
         The model; trained in place, and left holding the best weights.
     train, val:
         Tensors whose rows are examples, passed to ``vae.model``/``vae.guide`` in this order
-        (``(images,)`` for the image VAE).
+        (``(images,)`` for the image VAE). ``train`` may also map names to such tensors (the
+        labelled and unlabelled parts of a data set): every step then gets one batch of each,
+        as a mapping, the shorter sets cycling until the longest is through.
     config:
         Training settings.
+    objective:
+        How a batch becomes a loss; the ELBO of ``vae.model``/``vae.guide`` by default.
     run_dir:
         When given, ``log.csv`` (one row per epoch), Lightning checkpoints under ``checkpoints/``
         and, if TensorBoard is installed, its logs under ``tensorboard/`` are written there.
     batch_transform:
         Applied to each training batch before the loss (dynamic binarization, for instance).
+    epoch_metrics:
+        Called with the model after each epoch; what it returns joins that epoch's row of the
+        history (test accuracy per epoch, for instance). It never influences training.
     """
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -271,10 +287,28 @@ def fit(
     # same initial model repeats exactly on the CPU; the shuffling has its own generator.
     pyro.set_rng_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    train_loader = batch_loader(train, config.batch_size, shuffle=True, generator=generator)
+    train_loader: Any
+    if isinstance(train, Mapping):
+        from lightning.pytorch.utilities import CombinedLoader
+
+        parts = {name: tensors for name, tensors in train.items() if tensors[0].shape[0] > 0}
+        if not parts:
+            raise ValueError("the training set is empty")
+        loaders = {
+            name: batch_loader(tensors, config.batch_size, shuffle=True, generator=generator)
+            for name, tensors in parts.items()
+        }
+        train_loader = CombinedLoader(loaders, mode="max_size_cycle")
+        num_train = sum(tensors[0].shape[0] for tensors in parts.values())
+    else:
+        train_loader = batch_loader(train, config.batch_size, shuffle=True, generator=generator)
+        num_train = train[0].shape[0]
     val_loader = batch_loader(val, config.batch_size, shuffle=False)
-    loss = TermwiseELBO(max_plate_nesting=vae.max_plate_nesting, num_particles=config.num_particles)
-    module = _lightning_module_class()(vae, loss, config.lr, batch_transform)
+    if objective is None:
+        objective = ELBOObjective(
+            TermwiseELBO(max_plate_nesting=vae.max_plate_nesting, num_particles=config.num_particles)
+        )
+    module = _lightning_module_class()(vae, objective, config.lr, batch_transform, epoch_metrics)
 
     callbacks: list[Any] = []
     logger: Any = False
@@ -321,7 +355,7 @@ def fit(
         history=module.history,
         best_epoch=module.best_epoch,
         train_seconds=train_seconds,
-        train_examples=epochs_run * train[0].shape[0],
+        train_examples=epochs_run * num_train,
     )
 
 

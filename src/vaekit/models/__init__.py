@@ -4,5 +4,7 @@ bodies (:mod:`vaekit.nn`) and heads (:mod:`vaekit.heads`)."""
 from vaekit.models.base import VAE as VAE
 from vaekit.models.image_vae import ImageVAE as ImageVAE
 from vaekit.models.image_vae import ImageVAEConfig as ImageVAEConfig
+from vaekit.models.ss_vae import SemiSupervisedVAE as SemiSupervisedVAE
+from vaekit.models.ss_vae import SemiSupervisedVAEConfig as SemiSupervisedVAEConfig
 
-__all__ = ["VAE", "ImageVAE", "ImageVAEConfig"]
+__all__ = ["VAE", "ImageVAE", "ImageVAEConfig", "SemiSupervisedVAE", "SemiSupervisedVAEConfig"]

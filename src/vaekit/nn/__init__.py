@@ -7,5 +7,6 @@ output into the parameters of one distribution family.
 from vaekit.nn.conv import ConvDecoder as ConvDecoder
 from vaekit.nn.conv import ConvEncoder as ConvEncoder
 from vaekit.nn.mlp import MLP as MLP
+from vaekit.nn.mlp import ConditionalMLP as ConditionalMLP
 
-__all__ = ["MLP", "ConvEncoder", "ConvDecoder"]
+__all__ = ["MLP", "ConditionalMLP", "ConvEncoder", "ConvDecoder"]

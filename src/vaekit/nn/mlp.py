@@ -61,3 +61,52 @@ class MLP(nn.Module):
         if self.flatten_dims > 1:
             x = x.flatten(start_dim=-self.flatten_dims)
         return self.layers(x)
+
+
+class ConditionalMLP(nn.Module):
+    """Fully connected body over an input and a condition: ``(x, c) -> (..., out_features)``.
+
+    The same as an :class:`MLP` on ``concat(x, c)``, but the first layer is computed as
+    ``W_x x + W_c c``, so ``x`` and ``c`` may have different batch shapes that broadcast. That is
+    what enumerating a discrete variable needs: the features of a batch of ``x``, shape
+    ``(N, F)``, are computed once and combined with every value of a label ``c`` of shape
+    ``(K, 1, C)``, giving ``(K, N, hidden)``, instead of copying ``x`` K times.
+
+    Parameters
+    ----------
+    in_features:
+        Size of ``x``'s last dimension.
+    condition_features:
+        Size of ``c``'s last dimension (the number of classes for a one-hot label).
+    hidden:
+        Widths of the hidden layers (at least one).
+    activation:
+        Activation module class; Softplus by default.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        condition_features: int,
+        hidden: Sequence[int] = (400,),
+        *,
+        activation: type[nn.Module] = nn.Softplus,
+    ) -> None:
+        super().__init__()
+        hidden = tuple(int(width) for width in hidden)
+        if not hidden or min(hidden) < 1 or in_features < 1 or condition_features < 1:
+            raise ValueError(
+                f"ConditionalMLP sizes must be positive, got in_features={in_features}, "
+                f"condition_features={condition_features}, hidden={hidden}"
+            )
+        self.input_layer = nn.Linear(in_features, hidden[0])
+        self.condition_layer = nn.Linear(condition_features, hidden[0], bias=False)
+        self.first_activation = activation()
+        self.rest = MLP(hidden[0], hidden[1:], activation=activation) if len(hidden) > 1 else nn.Identity()
+        self.out_features = hidden[-1]
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """Map ``x`` ``(..., in_features)`` and ``condition`` ``(..., condition_features)``, whose
+        batch shapes broadcast, to ``(broadcast batch shape..., out_features)``."""
+        hidden = self.first_activation(self.input_layer(x) + self.condition_layer(condition))
+        return self.rest(hidden)

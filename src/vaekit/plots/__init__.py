@@ -4,12 +4,14 @@ Nothing here runs a model or imports torch/pyro, and matplotlib is used through 
 object-oriented API only (no pyplot), so figures can be made in any process without a display.
 """
 
+from vaekit.plots.classification import confusion_matrix
 from vaekit.plots.figures import DEFAULT_DPI, new_figure, save_figure
 from vaekit.plots.images import image_grid, latent_manifold, latent_scatter, reconstruction_grid
 from vaekit.plots.training import metric_history, training_curves
 
 __all__ = [
     "DEFAULT_DPI",
+    "confusion_matrix",
     "image_grid",
     "latent_manifold",
     "latent_scatter",

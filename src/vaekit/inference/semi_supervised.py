@@ -1,0 +1,93 @@
+"""The semi-supervised objective of Kingma et al. (2014), M2."""
+
+from __future__ import annotations
+
+import pyro
+import torch
+from pyro.infer import TraceEnum_ELBO
+from pyro.infer.util import is_validation_enabled
+
+from vaekit.inference.losses import TermwiseELBO
+from vaekit.inference.objectives import Batch, Objective, StepResult
+from vaekit.models.base import VAE
+
+
+class SemiSupervisedObjective(Objective):
+    """J^alpha = sum_labelled ELBO(x, y) + sum_unlabelled ELBO(x) + alpha * E_labelled[log q(y | x)].
+
+    Written per training example (divided by N = N_labelled + N_unlabelled), each minibatch
+    part scaled to its share of the data set so that every step estimates the whole objective:
+
+    * labelled batches ``(x, y)`` observe y; their ELBO is :class:`TermwiseELBO`'s and they
+      never enumerate;
+    * unlabelled batches ``(x,)`` leave y latent, and Pyro's ``TraceEnum_ELBO`` sums it out
+      exactly over the classes (the guide marks y for parallel enumeration);
+    * the classification term ``alpha * E[log q(y | x)]`` sees only labelled examples. Its
+      default, ``alpha = 0.1 * N``, is the paper's choice.
+
+    The model must take ``(x, y=None)`` and expose ``classify(x)`` returning q(y | x), as
+    :class:`~vaekit.models.SemiSupervisedVAE` does.
+
+    Training batches are mappings with ``"labelled"`` and/or ``"unlabelled"`` entries; validation
+    batches are ``(x, y)``, scored without their labels (the ELBO with y summed out, which needs
+    no label and so selects weights without spending any) and by classification accuracy.
+    """
+
+    def __init__(self, *, num_labelled: int, num_unlabelled: int, alpha: float | None = None) -> None:
+        if num_labelled < 0 or num_unlabelled < 0 or num_labelled + num_unlabelled == 0:
+            raise ValueError(f"bad data set sizes: {num_labelled} labelled, {num_unlabelled} unlabelled")
+        self.num_labelled, self.num_unlabelled = num_labelled, num_unlabelled
+        total = num_labelled + num_unlabelled
+        self.alpha = 0.1 * total if alpha is None else float(alpha)
+        if self.alpha < 0:
+            raise ValueError(f"alpha must not be negative, got {alpha}")
+        self.labelled_elbo = TermwiseELBO(max_plate_nesting=1)
+        self.unlabelled_elbo = TraceEnum_ELBO(max_plate_nesting=1)
+        self._checked = False
+
+    def unlabelled_loss(self, vae: VAE, x: torch.Tensor, *, differentiable: bool = True) -> torch.Tensor:
+        """-ELBO(x) per example with y summed out exactly."""
+        # As in TermwiseELBO: Pyro's checks on the first batch, not on every one.
+        with pyro.validation_enabled(is_validation_enabled() and not self._checked):
+            if differentiable:
+                loss = self.unlabelled_elbo.differentiable_loss(vae.model, vae.guide, x)
+            else:
+                loss = torch.as_tensor(self.unlabelled_elbo.loss(vae.model, vae.guide, x))
+        self._checked = True
+        return loss / x.shape[0]
+
+    def training(self, vae: VAE, batch: Batch) -> StepResult:
+        total = self.num_labelled + self.num_unlabelled
+        terms: dict[str, torch.Tensor] = {}
+        loss: torch.Tensor | float = 0.0
+        elbo: torch.Tensor | float = 0.0
+        examples = 0
+        if "labelled" in batch:
+            x, y = batch["labelled"]
+            estimate = self.labelled_elbo(vae.model, vae.guide, x, y)
+            log_q = vae.classify(x).log_prob(y)
+            share = self.num_labelled / total
+            loss = loss + share * estimate.loss - self.alpha / total * log_q.mean()
+            elbo = elbo + share * estimate.elbo
+            terms["elbo_labelled"] = estimate.elbo
+            terms["classification_log_likelihood"] = log_q.mean().detach()
+            examples += x.shape[0]
+        if "unlabelled" in batch:
+            (x,) = batch["unlabelled"]
+            unlabelled = self.unlabelled_loss(vae, x)
+            share = self.num_unlabelled / total
+            loss = loss + share * unlabelled
+            elbo = elbo - share * unlabelled.detach()
+            terms["elbo_unlabelled"] = -unlabelled.detach()
+            examples += x.shape[0]
+        if not examples:
+            raise ValueError("a semi-supervised batch needs a 'labelled' or an 'unlabelled' part")
+        terms = {"elbo": torch.as_tensor(elbo), **terms}
+        return StepResult(torch.as_tensor(loss), terms, examples)
+
+    def validation(self, vae: VAE, batch: Batch) -> StepResult:
+        x, y = batch
+        with torch.no_grad():
+            unlabelled = self.unlabelled_loss(vae, x, differentiable=False)
+            accuracy = (vae.classify(x).logits.argmax(-1) == y).float().mean()
+        return StepResult(unlabelled, {"elbo": -unlabelled, "accuracy": accuracy}, x.shape[0])
