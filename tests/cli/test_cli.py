@@ -101,3 +101,18 @@ def test_demo_writes_a_report_with_its_figures(tmp_path):
         assert f"figures/{figure}.png" in report
     linked = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
     assert linked and all((tmp_path / path).is_file() for path in linked)
+
+
+def test_train_ssvae_and_sample_a_class(tmp_path):
+    out = tmp_path / "ss"
+    argv = ["train", "ssvae", "--labels", "100", "--epochs", "1", "--hidden", "32", "--z-dim", "4"]
+    assert main([*argv, "--iw-samples", "2", "--no-progress", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["labels"] == 100 and 0 <= metrics["test_accuracy"] <= 1
+    assert main(["sample", str(out), "--n", "4", "--label", "7", "--out", str(tmp_path / "seven.png")]) == 0
+    assert (tmp_path / "seven.png").is_file()
+
+
+def test_sample_label_on_a_model_without_labels_is_refused(run_dir, tmp_path, capsys):
+    assert main(["sample", str(run_dir), "--label", "1", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--label needs a model with a class label" in capsys.readouterr().err
