@@ -99,6 +99,8 @@ def test_demo_writes_a_report_with_its_figures(tmp_path):
     report = (tmp_path / "report.md").read_text()
     for figure in ("samples", "reconstructions", "training_curves", "latent_manifold", "latent_means"):
         assert f"figures/{figure}.png" in report
+    for figure in ("conditional_samples", "confusion_matrix", "accuracy"):
+        assert f"ss-vae/figures/{figure}.png" in report
     linked = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
     assert linked and all((tmp_path / path).is_file() for path in linked)
 
