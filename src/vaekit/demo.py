@@ -106,8 +106,10 @@ def _report(runs: dict[str, Run], out_dir: Path) -> str:
     config = main.config["model_config"]
     sections = [
         "# vaekit demo\n",
-        "Models trained on scikit-learn's bundled 8x8 handwritten digits (1,437 training and 360 test "
-        "images, intensities in [0, 1]), on the CPU, by `vaekit demo`.\n",
+        "Models trained on scikit-learn's bundled 8x8 handwritten digits "
+        f"({main.metrics['train_images']:,} training images after a tenth were held out for validation, "
+        "and "
+        f"{main.metrics['test_examples']:,} test images; intensities in [0, 1]) by `vaekit demo`.\n",
         "## Image VAE (Kingma & Welling 2013)\n",
         "z ~ N(0, I), pixels ~ Bernoulli(decoder(z)); MLP bodies with "
         f"{config['hidden']} hidden units, z of {config['z_dim']} dimensions. "

@@ -46,7 +46,7 @@ def _trained_free_model() -> tuple[ImageVAE, torch.Tensor]:
 def test_one_sample_weights_are_the_monte_carlo_elbo():
     model, x = _trained_free_model()
     pyro.set_rng_seed(5)
-    log_weights = log_importance_weights(model.model, model.guide, x, num_samples=1)
+    log_weights = log_importance_weights(model.model, model.guide, (x,), num_particles=1)
     pyro.set_rng_seed(5)
     elbo = TermwiseELBO(analytic_kl=False)(model.model, model.guide, x).elbo
     assert log_weights.shape == (1, 64)

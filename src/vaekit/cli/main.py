@@ -69,50 +69,6 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def _add_image_flags(
-    parser: argparse.ArgumentParser, *, hidden: int, encoder_help: str
-) -> argparse._ArgumentGroup:
-    data = parser.add_argument_group("data")
-    data.add_argument(
-        "--data",
-        default="digits",
-        help="digits (bundled), mnist, fashion-mnist, or a folder of IDX files (digits)",
-    )
-    data.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST IDX files")
-    data.add_argument("--download", action="store_true", help="download MNIST / Fashion-MNIST if not found")
-    arch = parser.add_argument_group("model")
-    arch.add_argument("--z-dim", type=_positive_int, default=50, help="latent dimension (50)")
-    arch.add_argument(
-        "--hidden",
-        type=_layer_widths,
-        default=(hidden,),
-        help=f"hidden layer widths, e.g. {hidden} or 512,256",
-    )
-    arch.add_argument("--encoder", choices=("mlp", "cnn"), default="mlp", help=encoder_help)
-    arch.add_argument("--binarize", action="store_true", help="dynamic binarization of the training images")
-    return arch
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
-    return value
-
-
 def _add_image_flags(parser: argparse.ArgumentParser, *, hidden: int, encoder_help: str) -> Any:
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -135,6 +91,16 @@ def _add_image_flags(parser: argparse.ArgumentParser, *, hidden: int, encoder_he
     return arch
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"a seed must be in 0..{2**32 - 1}, got {value}")
+    return value
+
+
 def _devices(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
@@ -146,7 +112,9 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--batch-size", type=_positive_int, default=128, help="examples per step (128; ssvae 200)"
     )
     group.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (1e-3)")
-    group.add_argument("--seed", type=int, default=0, help="seed for initialisation, splits and sampling (0)")
+    group.add_argument(
+        "--seed", type=_seed, default=0, help="seed for initialisation, splits and sampling (0)"
+    )
     group.add_argument(
         "--val-fraction", type=float, default=0.1, help="share of training data for validation"
     )
@@ -158,9 +126,16 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--num-particles", type=_positive_int, default=1, help="samples of z per example (1)")
     group.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, auto (auto)")
-    group.add_argument("--devices", type=_devices, default="auto", help="Lightning devices: N or auto (auto)")
-    group.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp (auto)")
-    group.add_argument("--num-nodes", type=_positive_int, default=1, help="Lightning nodes (1)")
+    group.add_argument(
+        "--devices", type=_devices, default=1, help="Lightning devices (1; several are not supported yet)"
+    )
+    group.add_argument("--strategy", default="auto", help="Lightning strategy (auto)")
+    group.add_argument(
+        "--num-nodes",
+        type=_positive_int,
+        default=1,
+        help="Lightning nodes (1; several are not supported yet)",
+    )
     group.add_argument("--no-progress", action="store_true", help="hide progress bars")
     group.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write")
     group.add_argument("--force", action="store_true", help="overwrite an existing run folder")
@@ -235,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="draw images from a trained model's prior")
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (64)")
-    sample.add_argument("--seed", type=int, default=0, help="seed of the prior draws (0)")
+    sample.add_argument("--seed", type=_seed, default=0, help="seed of the prior draws (0)")
     sample.add_argument(
         "--label", type=_non_negative_int, metavar="K", help="class to draw from (models with labels)"
     )
@@ -246,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="vaekit-demo", metavar="DIR", help="output folder (vaekit-demo)")
     demo.add_argument("--epochs", type=_positive_int, default=None, help="override the demo's epochs")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo.add_argument("--force", action="store_true", help="overwrite an existing demo folder")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -256,7 +232,8 @@ def _version() -> str:
     return __version__
 
 
-def _prepare_run_dir(path: str, force: bool) -> Path:
+def _check_run_dir(path: str, force: bool) -> Path:
+    """Refuse an --out that would overwrite something; nothing is deleted yet."""
     from vaekit.errors import VaekitError
 
     run_dir = Path(path)
@@ -267,16 +244,30 @@ def _prepare_run_dir(path: str, force: bool) -> Path:
             raise VaekitError(
                 f"--out {run_dir} already exists and is not empty; choose another folder or pass --force"
             )
-        if not (run_dir / "config.json").is_file():
-            raise VaekitError(f"--force refuses to clear {run_dir}: it is not a vaekit run folder")
-        shutil.rmtree(run_dir)
+        if not (run_dir / "config.json").is_file() and not (run_dir / "report.md").is_file():
+            raise VaekitError(f"--force refuses to clear {run_dir}: it is not a vaekit run or demo folder")
     return run_dir
 
 
-def _load_data(args: argparse.Namespace) -> tuple[Any, Path, dict[str, Any]]:
+def _clear_run_dir(run_dir: Path) -> None:
+    """Remove an old run once every input has been checked, so a user error never costs it."""
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        shutil.rmtree(run_dir)
+
+
+def _user_config(config_class: type, **fields: Any) -> Any:
+    """Build a model config, turning a bad value into a user error."""
+    from vaekit.errors import VaekitError
+
+    try:
+        return config_class(**fields)
+    except ValueError as error:
+        raise VaekitError(str(error)) from None
+
+
+def _load_data(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from vaekit.data import load_image_dataset
 
-    run_dir = _prepare_run_dir(args.out, args.force)
     dataset = load_image_dataset(args.data, data_dir=args.data_dir, download=args.download)
     print(
         f"data: {dataset.name} from {dataset.source}: {len(dataset.train_images)} training and "
@@ -285,7 +276,7 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Path, dict[str, Any]]:
     )
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
     data = args.data if args.data in ("digits", "mnist", "fashion-mnist") else str(Path(args.data).resolve())
-    return dataset, run_dir, {"data": data, "data_dir": data_dir}
+    return dataset, {"data": data, "data_dir": data_dir}
 
 
 def _train_ssvae(args: argparse.Namespace) -> int:
@@ -293,8 +284,11 @@ def _train_ssvae(args: argparse.Namespace) -> int:
     from vaekit.models import SemiSupervisedVAEConfig
     from vaekit.runs import train_ssvae
 
-    dataset, run_dir, data_settings = _load_data(args)
-    model_config = SemiSupervisedVAEConfig(
+    run_dir = _check_run_dir(args.out, args.force)
+    train_config = _train_config(args, TrainConfig)
+    dataset, data_settings = _load_data(args)
+    model_config = _user_config(
+        SemiSupervisedVAEConfig,
         image_shape=dataset.image_shape,
         num_classes=dataset.num_classes,
         z_dim=args.z_dim,
@@ -302,10 +296,11 @@ def _train_ssvae(args: argparse.Namespace) -> int:
         encoder=args.encoder,
         binarize=args.binarize,
     )
+    _clear_run_dir(run_dir)
     run = train_ssvae(
         dataset,
         model_config,
-        _train_config(args, TrainConfig),
+        train_config,
         run_dir,
         num_labels=args.labels,
         alpha=args.alpha,
@@ -323,18 +318,22 @@ def _train_vae(args: argparse.Namespace) -> int:
     from vaekit.models import ImageVAEConfig
     from vaekit.runs import train_image_vae
 
-    dataset, run_dir, data_settings = _load_data(args)
-    model_config = ImageVAEConfig(
+    run_dir = _check_run_dir(args.out, args.force)
+    train_config = _train_config(args, TrainConfig)
+    dataset, data_settings = _load_data(args)
+    model_config = _user_config(
+        ImageVAEConfig,
         image_shape=dataset.image_shape,
         z_dim=args.z_dim,
         hidden=args.hidden,
         encoder=args.encoder,
         binarize=args.binarize,
     )
+    _clear_run_dir(run_dir)
     run = train_image_vae(
         dataset,
         model_config,
-        _train_config(args, TrainConfig),
+        train_config,
         run_dir,
         data_settings=data_settings,
         iw_samples=args.iw_samples,
@@ -413,6 +412,8 @@ def _sample(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from vaekit.demo import run_demo
 
+    out = _check_run_dir(args.out, args.force)
+    _clear_run_dir(out)
     report = run_demo(Path(args.out), epochs=args.epochs, progress=not args.no_progress)
     print(f"report: {report}")
     return 0

@@ -24,12 +24,14 @@ from vaekit.models.base import VAE
 def log_importance_weights(
     model: Callable[..., Any],
     guide: Callable[..., Any],
-    *args: Any,
-    num_samples: int,
+    args: tuple[Any, ...],
+    *,
+    num_particles: int,
     max_plate_nesting: int = 1,
-    **kwargs: Any,
 ) -> torch.Tensor:
-    """Log importance weights ``(num_samples, batch)`` of the guide as proposal for the model.
+    """Log importance weights ``(num_particles, batch)`` of the guide as proposal for the model.
+
+    ``args`` are passed to both model and guide; ``args[0]``'s first dimension is the batch.
 
     The guide runs once under a particle plate left of the model's plates, the model is replayed
     against it, and each site's log-density is kept per example (summed over its event, not over
@@ -38,19 +40,17 @@ def log_importance_weights(
 
     def vectorized(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(*a: Any, **k: Any) -> Any:
-            with pyro.plate("iw_particles", num_samples, dim=-(max_plate_nesting + 1)):
+            with pyro.plate("iw_particles", num_particles, dim=-(max_plate_nesting + 1)):
                 return fn(*a, **k)
 
         return wrapped
 
-    guide_trace = poutine.trace(vectorized(guide)).get_trace(*args, **kwargs)
-    model_trace = poutine.trace(poutine.replay(vectorized(model), trace=guide_trace)).get_trace(
-        *args, **kwargs
-    )
+    guide_trace = poutine.trace(vectorized(guide)).get_trace(*args)
+    model_trace = poutine.trace(poutine.replay(vectorized(model), trace=guide_trace)).get_trace(*args)
     guide_trace = prune_subsample_sites(guide_trace)
     model_trace = prune_subsample_sites(model_trace)
     batch_size = args[0].shape[0]
-    log_weights = torch.zeros((num_samples, batch_size), device=args[0].device)
+    log_weights = torch.zeros((num_particles, batch_size), device=args[0].device)
     for trace, sign in ((model_trace, 1.0), (guide_trace, -1.0)):
         for site in trace.nodes.values():
             if site["type"] != "sample":
@@ -58,7 +58,7 @@ def log_importance_weights(
             log_prob = site["fn"].log_prob(site["value"])
             if site["mask"] is not None:
                 log_prob = log_prob * site["mask"]
-            log_weights = log_weights + sign * log_prob.reshape(num_samples, batch_size, -1).sum(-1)
+            log_weights = log_weights + sign * log_prob.reshape(num_particles, batch_size, -1).sum(-1)
     return log_weights
 
 
@@ -122,7 +122,7 @@ def estimate_log_likelihood(
                 k = min(chunk_size, num_samples - first)
                 chunks.append(
                     log_importance_weights(
-                        vae.model, vae.guide, *batch, num_samples=k, max_plate_nesting=vae.max_plate_nesting
+                        vae.model, vae.guide, batch, num_particles=k, max_plate_nesting=vae.max_plate_nesting
                     )
                 )
             log_weights = torch.cat(chunks)

@@ -18,7 +18,8 @@ class TrainConfig:
     lr:
         Adam's learning rate.
     seed:
-        Seeds parameter initialisation, the validation split, shuffling and sampling; on the CPU
+        Seeds the validation split, shuffling and the draws during training (and, in the run
+        functions of :mod:`vaekit.runs`, which build the model, its initialisation); on the CPU
         the same seed repeats a run exactly.
     val_fraction:
         Share of the training set held out to select the best weights.
@@ -27,7 +28,8 @@ class TrainConfig:
     num_particles:
         Samples of z per example in the training ELBO.
     accelerator, devices, strategy, num_nodes:
-        Passed to ``lightning.Trainer`` unchanged (``"cpu"``, ``"gpu"``, ``"auto"``, ...).
+        Passed to ``lightning.Trainer`` unchanged (``"cpu"``, ``"gpu"``, ``"auto"``, ...). One device
+        on one node for now: training on several needs per-rank bookkeeping that is not written yet.
     progress_bar:
         Show Lightning's progress bar.
     """
@@ -40,7 +42,7 @@ class TrainConfig:
     early_stopping: int | None = None
     num_particles: int = 1
     accelerator: str = "auto"
-    devices: str | int = "auto"
+    devices: str | int = 1
     strategy: str = "auto"
     num_nodes: int = 1
     progress_bar: bool = True
@@ -54,5 +56,9 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if str(self.devices) not in ("1", "auto") or self.num_nodes != 1:
+            raise ValueError(
+                "training on several devices or nodes is not supported yet; use --devices 1 --num-nodes 1"
+            )
         if self.early_stopping is not None and self.early_stopping < 1:
             raise ValueError(f"early_stopping patience must be at least 1, got {self.early_stopping}")

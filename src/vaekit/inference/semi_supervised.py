@@ -33,7 +33,9 @@ class SemiSupervisedObjective(Objective):
     no label and so selects weights without spending any) and by classification accuracy.
     """
 
-    def __init__(self, *, num_labelled: int, num_unlabelled: int, alpha: float | None = None) -> None:
+    def __init__(
+        self, *, num_labelled: int, num_unlabelled: int, alpha: float | None = None, num_particles: int = 1
+    ) -> None:
         if num_labelled < 0 or num_unlabelled < 0 or num_labelled + num_unlabelled == 0:
             raise ValueError(f"bad data set sizes: {num_labelled} labelled, {num_unlabelled} unlabelled")
         self.num_labelled, self.num_unlabelled = num_labelled, num_unlabelled
@@ -41,8 +43,10 @@ class SemiSupervisedObjective(Objective):
         self.alpha = 0.1 * total if alpha is None else float(alpha)
         if self.alpha < 0:
             raise ValueError(f"alpha must not be negative, got {alpha}")
-        self.labelled_elbo = TermwiseELBO(max_plate_nesting=1)
-        self.unlabelled_elbo = TraceEnum_ELBO(max_plate_nesting=1)
+        self.labelled_elbo = TermwiseELBO(max_plate_nesting=1, num_particles=num_particles)
+        self.unlabelled_elbo = TraceEnum_ELBO(
+            max_plate_nesting=1, num_particles=num_particles, vectorize_particles=num_particles > 1
+        )
         self._checked = False
 
     def unlabelled_loss(self, vae: VAE, x: torch.Tensor, *, differentiable: bool = True) -> torch.Tensor:
@@ -52,7 +56,7 @@ class SemiSupervisedObjective(Objective):
             if differentiable:
                 loss = self.unlabelled_elbo.differentiable_loss(vae.model, vae.guide, x)
             else:
-                loss = torch.as_tensor(self.unlabelled_elbo.loss(vae.model, vae.guide, x))
+                loss = torch.as_tensor(self.unlabelled_elbo.loss(vae.model, vae.guide, x), device=x.device)
         self._checked = True
         return loss / x.shape[0]
 
@@ -89,5 +93,8 @@ class SemiSupervisedObjective(Objective):
         x, y = batch
         with torch.no_grad():
             unlabelled = self.unlabelled_loss(vae, x, differentiable=False)
-            accuracy = (vae.classify(x).logits.argmax(-1) == y).float().mean()
-        return StepResult(unlabelled, {"elbo": -unlabelled, "accuracy": accuracy}, x.shape[0])
+            terms = {"elbo": -unlabelled}
+            # Without any label q(y | x) clusters: its raw agreement with the classes means nothing.
+            if self.num_labelled:
+                terms["accuracy"] = (vae.classify(x).logits.argmax(-1) == y).float().mean()
+        return StepResult(unlabelled, terms, x.shape[0])

@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from vaekit._io import atomic_write_text
+from vaekit.errors import VaekitError
 from vaekit.inference.config import TrainConfig
 from vaekit.inference.losses import TermwiseELBO
 from vaekit.inference.objectives import Batch, ELBOObjective, Objective, StepResult
@@ -280,7 +281,6 @@ def fit(
         Called with the model after each epoch; what it returns joins that epoch's row of the
         history (test accuracy per epoch, for instance). It never influences training.
     """
-    import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     # Seeds the draws of z (and anything else on the global generators) so that a seeded fit of the
@@ -328,25 +328,22 @@ def fit(
     if config.early_stopping is not None:
         callbacks.append(EarlyStopping(monitor="val_elbo", mode="max", patience=config.early_stopping))
 
-    trainer = L.Trainer(
-        max_epochs=config.epochs,
-        accelerator=config.accelerator,
-        devices=config.devices,
-        strategy=config.strategy,
-        num_nodes=config.num_nodes,
-        callbacks=callbacks,
-        logger=logger,
-        enable_checkpointing=run_dir is not None,
-        enable_progress_bar=config.progress_bar,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        deterministic=True,
-    )
+    from lightning.pytorch.utilities.exceptions import MisconfigurationException
+
+    try:
+        trainer = _make_trainer(config, callbacks, logger, checkpointing=run_dir is not None)
+    except MisconfigurationException as error:  # a device that is not there, for instance
+        raise VaekitError(f"cannot set up training: {error}") from None
+    # Lightning's deterministic mode switches PyTorch's global flag on; leave it as the caller had it.
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
     with warnings.catch_warnings():
         # Lightning suggests worker processes for loaders; the data are in memory, workers only add cost.
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
-        trainer.fit(module, train_loader, val_loader)
+        try:
+            trainer.fit(module, train_loader, val_loader)
+        finally:
+            torch.use_deterministic_algorithms(was_deterministic)
     if module.best_state is not None:
         vae.load_state_dict(module.best_state)
     train_seconds = sum(row["seconds"] for row in module.history)
@@ -356,6 +353,25 @@ def fit(
         best_epoch=module.best_epoch,
         train_seconds=train_seconds,
         train_examples=epochs_run * num_train,
+    )
+
+
+def _make_trainer(config: TrainConfig, callbacks: list[Any], logger: Any, *, checkpointing: bool) -> Any:
+    import lightning as L
+
+    return L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        strategy=config.strategy,
+        num_nodes=config.num_nodes,
+        callbacks=callbacks,
+        logger=logger,
+        enable_checkpointing=checkpointing,
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=True,
     )
 
 
