@@ -14,10 +14,11 @@ ALLOWED = {
     "nn": set(),
     "heads": {"distributions"},
     "distributions": set(),
-    "models": {"nn", "heads", "distributions"},
+    "models": {"nn", "heads", "distributions", "schema"},
+    "schema": {"errors"},
     "inference": {"models", "errors", "_io"},
     "evaluation": {"models"},
-    "data": {"errors", "_io"},
+    "data": {"errors", "_io", "schema"},
     "plots": set(),
 }
 

@@ -107,7 +107,7 @@ def _report(runs: dict[str, Run], out_dir: Path) -> str:
     sections = [
         "# vaekit demo\n",
         "Models trained on scikit-learn's bundled 8x8 handwritten digits "
-        f"({main.metrics['train_images']:,} training images after a tenth were held out for validation, "
+        f"({main.metrics['train_examples']:,} training images after a tenth were held out for validation, "
         "and "
         f"{main.metrics['test_examples']:,} test images; intensities in [0, 1]) by `vaekit demo`.\n",
         "## Image VAE (Kingma & Welling 2013)\n",

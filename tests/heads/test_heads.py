@@ -21,6 +21,7 @@ from vaekit.heads import (
     DistributionHead,
     GammaHead,
     LogNormalHead,
+    NegativeBinomialHead,
     NormalHead,
     PoissonHead,
 )
@@ -67,6 +68,7 @@ FAMILIES = [
     ),
     Family("gamma", GammaHead, dist.Gamma, 0.7),
     Family("poisson", PoissonHead, dist.Poisson, 3.0),
+    Family("negative-binomial", NegativeBinomialHead, dist.NegativeBinomial, 3.0),
 ]
 FAMILY_PARAMS = [pytest.param(f, id=f.name) for f in FAMILIES]
 PIXEL_FAMILY_PARAMS = [pytest.param(f, id=f.name) for f in FAMILIES if f.per_pixel]

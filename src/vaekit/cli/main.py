@@ -12,10 +12,19 @@ import shutil
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 EXIT_USER_ERROR = 2
+#: Defaults of `train tabular`, where they differ from the image models'.
+TABULAR_DEFAULTS = {
+    "epochs": 200,
+    "batch_size": 256,
+    "z_dim": 8,
+    "hidden": (256, 256),
+    "lr_schedule": "cosine",
+}
 
 
 def _positive_int(text: str) -> int:
@@ -113,6 +122,12 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (1e-3)")
     group.add_argument(
+        "--lr-schedule",
+        choices=("constant", "cosine"),
+        default="constant",
+        help="learning-rate schedule: constant, or cosine decay to 0 (constant; tabular: cosine)",
+    )
+    group.add_argument(
         "--seed", type=_seed, default=0, help="seed for initialisation, splits and sampling (0)"
     )
     group.add_argument(
@@ -201,20 +216,88 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluation_flags(ssvae)
     ssvae.set_defaults(handler=_train_ssvae, batch_size=200)
 
+    tabular = models.add_parser(
+        "tabular", help="tabular VAE: columns of different kinds, each with its own likelihood, tied by z"
+    )
+    source = tabular.add_argument_group("data").add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", metavar="FILE", help="table to model (CSV, or Parquet with pyarrow)")
+    source.add_argument("--dataset", choices=("seed",), help="the reference data with a known density")
+    tabular.add_argument(
+        "--schema", metavar="FILE", help="column kinds overriding the inferred ones (JSON/YAML/TOML)"
+    )
+    reference = tabular.add_argument_group("reference data (--dataset seed)")
+    reference.add_argument("--k0", type=_positive_float, default=2.0, help="shape of x1 ~ Gamma (2)")
+    reference.add_argument("--theta0", type=_positive_float, default=1.0, help="scale of x1 ~ Gamma (1)")
+    reference.add_argument("--mu0", type=float, default=0.0, help="mean of x2 ~ Normal (0)")
+    reference.add_argument("--sigma0", type=_positive_float, default=1.0, help="standard deviation of x2 (1)")
+    reference.add_argument(
+        "--rows", type=_positive_int, default=10_000, help="training rows, and as many test rows"
+    )
+    arch = tabular.add_argument_group("model")
+    arch.add_argument(
+        "--z-dim", type=_positive_int, default=TABULAR_DEFAULTS["z_dim"], help="latent dimension"
+    )
+    arch.add_argument(
+        "--hidden",
+        type=_layer_widths,
+        default=TABULAR_DEFAULTS["hidden"],
+        help="hidden layer widths, e.g. 256,256",
+    )
+    _add_training_flags(tabular)
+    tabular.add_argument(
+        "--iw-samples",
+        type=_positive_int,
+        default=1000,
+        metavar="K",
+        help="importance samples per row (1000)",
+    )
+    tabular.set_defaults(
+        handler=_train_tabular,
+        epochs=TABULAR_DEFAULTS["epochs"],
+        batch_size=TABULAR_DEFAULTS["batch_size"],
+        lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
+    )
+
+    score = commands.add_parser("score", help="log-likelihood of each row of a table under a tabular model")
+    score.add_argument("run_dir", metavar="RUN_DIR")
+    score.add_argument("--csv", required=True, metavar="FILE", help="table to score")
+    score.add_argument("--out", required=True, metavar="FILE.csv", help="scores to write")
+    score.add_argument(
+        "--iw-samples", type=_positive_int, default=1000, metavar="K", help="importance samples (1000)"
+    )
+    score.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    score.set_defaults(handler=_score)
+
+    impute = commands.add_parser("impute", help="fill the missing cells of a table from a tabular model")
+    impute.add_argument("run_dir", metavar="RUN_DIR")
+    impute.add_argument("--csv", required=True, metavar="FILE", help="table with missing cells")
+    impute.add_argument("--out", required=True, metavar="FILE.csv", help="completed table to write")
+    impute.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="K multiple imputations (1: the point estimate)",
+    )
+    impute.add_argument("--seed", type=_seed, default=0, help="seed of the draws (0)")
+    impute.set_defaults(handler=_impute)
+
     evaluate = commands.add_parser("evaluate", help="recompute a run's test metrics and rewrite metrics.json")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     _add_evaluation_flags(evaluate)
     evaluate.add_argument("--no-progress", action="store_true", help="hide progress bars")
     evaluate.set_defaults(handler=_evaluate)
 
-    sample = commands.add_parser("sample", help="draw images from a trained model's prior")
+    sample = commands.add_parser(
+        "sample", help="draw images (a PNG grid) or table rows (a CSV file) from a model"
+    )
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (64)")
     sample.add_argument("--seed", type=_seed, default=0, help="seed of the prior draws (0)")
     sample.add_argument(
         "--label", type=_non_negative_int, metavar="K", help="class to draw from (models with labels)"
     )
-    sample.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write")
+    sample.add_argument("--out", required=True, metavar="FILE", help="PNG file (images) or CSV file (tables)")
     sample.set_defaults(handler=_sample)
 
     demo = commands.add_parser("demo", help="train the flagship models on bundled data and write a report")
@@ -352,6 +435,7 @@ def _train_config(args: argparse.Namespace, config_class: type) -> object:
             epochs=args.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
+            lr_schedule=args.lr_schedule,
             seed=args.seed,
             val_fraction=args.val_fraction,
             early_stopping=args.early_stopping,
@@ -379,13 +463,100 @@ def _print_metrics(run_dir: Path, metrics: dict) -> None:
     print(f"{run_dir}: {shown}")
 
 
+def _train_tabular(args: argparse.Namespace) -> int:
+    from vaekit.data.tabular import SeedDataParameters, read_schema_file
+    from vaekit.inference import TrainConfig
+    from vaekit.runs.tabular import train_tabular
+
+    run_dir = _check_run_dir(args.out, args.force)
+    train_config = _train_config(args, TrainConfig)
+    overrides = read_schema_file(args.schema) if args.schema else None
+    if args.dataset == "seed":
+        parameters = SeedDataParameters(k0=args.k0, theta0=args.theta0, mu0=args.mu0, sigma0=args.sigma0)
+        data = {
+            "dataset": "seed",
+            "seed_parameters": asdict(parameters),
+            "rows": args.rows,
+            "split_seed": args.seed,
+        }
+    else:
+        data = {"dataset": "csv", "csv": str(Path(args.csv).resolve()), "split_seed": args.seed}
+    _clear_run_dir(run_dir)
+    run = train_tabular(
+        data,
+        train_config,
+        run_dir,
+        z_dim=args.z_dim,
+        hidden=args.hidden,
+        overrides=overrides,
+        iw_samples=args.iw_samples,
+        progress=not args.no_progress,
+        on_schema=lambda schema: print(
+            f"schema (override with --schema FILE):\n{schema.describe()}", file=sys.stderr
+        ),
+    )
+    keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
+    print(f"{run.path}: " + ", ".join(f"{k}={run.metrics[k]}" for k in keys if k in run.metrics))
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from vaekit.data.tabular import read_table
+    from vaekit.runs.tabular import score_rows, write_table
+
+    run = _load_tabular_run(args.run_dir)
+    table = read_table(args.csv)
+    scores = score_rows(run, table, iw_samples=args.iw_samples, progress=not args.no_progress)
+    write_table(pd.DataFrame({"row": range(1, len(table) + 1), "log_likelihood": scores}), _csv_out(args.out))
+    print(args.out)
+    return 0
+
+
+def _impute(args: argparse.Namespace) -> int:
+    from vaekit.data.tabular import read_table
+    from vaekit.runs.tabular import impute_rows, write_table
+
+    run = _load_tabular_run(args.run_dir)
+    out = _csv_out(args.out)
+    write_table(impute_rows(run, read_table(args.csv), draws=args.draws, seed=args.seed), out)
+    print(out)
+    return 0
+
+
+def _csv_out(path: str) -> Path:
+    from vaekit.errors import VaekitError
+
+    out = Path(path)
+    if out.suffix.lower() != ".csv":
+        raise VaekitError(f"--out must name a .csv file, got {out}")
+    return out
+
+
+def _load_tabular_run(run_dir: str) -> Any:
+    from vaekit.errors import VaekitError
+    from vaekit.models import TabularVAE
+    from vaekit.runs import load_run
+
+    run = load_run(run_dir)
+    if not isinstance(run.model, TabularVAE):
+        raise VaekitError(f"{run_dir} holds a {type(run.model).__name__}; this command needs a tabular run")
+    return run
+
+
 def _evaluate(args: argparse.Namespace) -> int:
+    from vaekit.models import TabularVAE
     from vaekit.runs import evaluate_run, load_run
+    from vaekit.runs.tabular import evaluate_tabular
 
     run = load_run(args.run_dir)
-    metrics = evaluate_run(
-        run, iw_samples=args.iw_samples, iw_examples=args.iw_examples, progress=not args.no_progress
-    )
+    if isinstance(run.model, TabularVAE):
+        metrics = evaluate_tabular(run, iw_samples=args.iw_samples, progress=not args.no_progress)
+    else:
+        metrics = evaluate_run(
+            run, iw_samples=args.iw_samples, iw_examples=args.iw_examples, progress=not args.no_progress
+        )
     _print_metrics(run.path, metrics)
     return 0
 
@@ -393,12 +564,20 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from vaekit import plots
     from vaekit.errors import VaekitError
+    from vaekit.models import TabularVAE
     from vaekit.runs import load_run, sample_images
+    from vaekit.runs.tabular import sample_rows, write_table
 
     out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise VaekitError(f"--out must name a .png file, got {out}")
     run = load_run(args.run_dir)
+    if isinstance(run.model, TabularVAE):
+        if args.label is not None:
+            raise VaekitError("--label needs a model with a class label; a tabular run has none")
+        write_table(sample_rows(run, args.n, seed=args.seed), _csv_out(args.out))
+        print(out)
+        return 0
+    if out.suffix.lower() != ".png":
+        raise VaekitError(f"--out must name a .png file for images, got {out}")
     images = sample_images(run, args.n, seed=args.seed, label=args.label)
     if args.label is None:
         title = f"{args.n} samples from the prior"

@@ -33,7 +33,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,8 @@ import pandas as pd
 import torch
 
 from vaekit.errors import DataError
+from vaekit.schema import ColumnSpec, Schema
 
-KINDS = ("real", "positive", "count", "binary", "categorical")
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "real": ("normal",),
-    "positive": ("gamma", "lognormal"),
-    "count": ("poisson", "negative_binomial"),
-    "binary": ("bernoulli",),
-    "categorical": ("categorical",),
-}
 #: A value of each family's support, put in missing cells so that their (masked) log-density and
 #: its gradient stay finite.
 SAFE_FILL = {
@@ -64,94 +57,6 @@ SAFE_FILL = {
 }
 _TRUE_FALSE = {"true": 1, "false": 0}
 _NUMERIC_SHARE_FOR_TYPO = 0.9
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One column: its kind, the family that models it, and what fitting learnt about it.
-
-    Attributes
-    ----------
-    name:
-        Column name in the table.
-    kind:
-        One of :data:`KINDS`.
-    family:
-        Likelihood family, one of ``FAMILIES[kind]``.
-    levels:
-        Binary and categorical columns: the levels as text, in code order (code ``i`` is
-        ``levels[i]``); empty for numeric columns.
-    center, spread:
-        Numeric columns: mean and standard deviation of the values (real), of their logarithm
-        (positive) or of ``log(1 + value)`` (count), used to scale the network's inputs and outputs.
-    """
-
-    name: str
-    kind: str
-    family: str = ""
-    levels: tuple[str, ...] = ()
-    center: float = 0.0
-    spread: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise DataError(
-                f"column {self.name!r}: unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}"
-            )
-        family = self.family or FAMILIES[self.kind][0]
-        if family not in FAMILIES[self.kind]:
-            raise DataError(
-                f"column {self.name!r}: family {family!r} does not fit kind {self.kind!r}; "
-                f"choose one of {', '.join(FAMILIES[self.kind])}"
-            )
-        object.__setattr__(self, "family", family)
-        object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
-
-
-@dataclass(frozen=True)
-class Schema:
-    """The columns of a table, in order."""
-
-    columns: tuple[ColumnSpec, ...] = field(default_factory=tuple)
-
-    def __post_init__(self) -> None:
-        names = [c.name for c in self.columns]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise DataError(f"the schema names these columns more than once: {', '.join(duplicated)}")
-        if not self.columns:
-            raise DataError("the schema has no columns")
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def __getitem__(self, name: str) -> ColumnSpec:
-        for column in self.columns:
-            if column.name == name:
-                return column
-        raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form (stored in run folders)."""
-        return {"columns": [asdict(c) for c in self.columns]}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Schema:
-        return cls(tuple(ColumnSpec(**column) for column in data["columns"]))
-
-    def describe(self) -> str:
-        """A table of the columns for the user to check."""
-        width = max(len(c.name) for c in self.columns)
-        lines = [f"{'column':<{width}}  kind         family             details"]
-        for c in self.columns:
-            if c.levels:
-                shown = ", ".join(c.levels[:6]) + (", ..." if len(c.levels) > 6 else "")
-                details = f"{len(c.levels)} levels: {shown}"
-            else:
-                details = ""
-            lines.append(f"{c.name:<{width}}  {c.kind:<11}  {c.family:<17}  {details}".rstrip())
-        return "\n".join(lines)
 
 
 # --- reading tables and schema files -------------------------------------------------------------
@@ -260,8 +165,8 @@ def _infer_kind(name: str, column: pd.Series) -> str:
         if share >= _NUMERIC_SHARE_FOR_TYPO:
             row = _first_bad_row(present & ~parsed)
             raise DataError(
-                f"text {column.iloc[row]!r} in numeric column {name!r} at row {row + 1}; fix the cell, leave it "
-                "empty, or declare the column categorical in a schema file"
+                f"text {column.iloc[row]!r} in numeric column {name!r} at row {row + 1}; fix the cell, "
+                "leave it empty, or declare the column categorical in a schema file"
             )
         return "categorical"
     values = numbers[present]
@@ -439,13 +344,13 @@ def encode_table(schema: Schema, table: pd.DataFrame) -> EncodedTable:
             text = _level_text(column)
             present = text.notna().to_numpy()
             codes = {level: i for i, level in enumerate(spec.levels)}
-            mapped = text.map(lambda level: codes.get(level, -1) if pd.notna(level) else -1).to_numpy()
+            mapped = text.map(codes).fillna(-1).to_numpy(dtype=np.int64)
             unseen = present & (mapped < 0)
             if unseen.any():
                 row = int(np.flatnonzero(unseen)[0])
                 raise DataError(
-                    f"level {text.iloc[row]!r} of column {spec.name!r} at row {row + 1} was never seen in training "
-                    f"(known levels: {', '.join(spec.levels[:10])})"
+                    f"level {text.iloc[row]!r} of column {spec.name!r} at row {row + 1} was never seen in "
+                    f"training (known levels: {', '.join(spec.levels[:10])})"
                 )
             column_values = np.where(present, mapped, SAFE_FILL[spec.family])
         else:

@@ -11,6 +11,7 @@ from vaekit.heads.families import BernoulliHead as BernoulliHead
 from vaekit.heads.families import CategoricalHead as CategoricalHead
 from vaekit.heads.families import GammaHead as GammaHead
 from vaekit.heads.families import LogNormalHead as LogNormalHead
+from vaekit.heads.families import NegativeBinomialHead as NegativeBinomialHead
 from vaekit.heads.families import NormalHead as NormalHead
 from vaekit.heads.families import PoissonHead as PoissonHead
 
@@ -20,6 +21,7 @@ __all__ = [
     "CategoricalHead",
     "GammaHead",
     "LogNormalHead",
+    "NegativeBinomialHead",
     "NormalHead",
     "PoissonHead",
 ]

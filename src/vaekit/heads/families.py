@@ -93,3 +93,12 @@ class PoissonHead(DistributionHead):
 
     def make_distribution(self, rate: torch.Tensor) -> dist.Poisson:
         return dist.Poisson(rate)
+
+
+class NegativeBinomialHead(DistributionHead):
+    """NegativeBinomial(total_count, logits): total_count in R+, logits in R (over-dispersed counts)."""
+
+    param_constraints = {"total_count": _POSITIVE, "logits": constraints.real}
+
+    def make_distribution(self, total_count: torch.Tensor, logits: torch.Tensor) -> dist.NegativeBinomial:
+        return dist.NegativeBinomial(total_count=total_count, logits=logits)

@@ -17,6 +17,10 @@ class TrainConfig:
         Examples per optimisation step.
     lr:
         Adam's learning rate.
+    lr_schedule:
+        ``"constant"``, or ``"cosine"``: the learning rate decays to 0 along a half cosine over the
+        epochs, which settles the weights at the end of a long run (density estimation gains
+        from it).
     seed:
         Seeds the validation split, shuffling and the draws during training (and, in the run
         functions of :mod:`vaekit.runs`, which build the model, its initialisation); on the CPU
@@ -37,6 +41,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
+    lr_schedule: str = "constant"
     seed: int = 0
     val_fraction: float = 0.1
     early_stopping: int | None = None
@@ -54,6 +59,8 @@ class TrainConfig:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if str(self.devices) not in ("1", "auto") or self.num_nodes != 1:

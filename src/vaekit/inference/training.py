@@ -99,6 +99,8 @@ def _lightning_module_class() -> type:
             vae: VAE,
             objective: Objective,
             lr: float,
+            lr_schedule: str,
+            max_epochs: int,
             batch_transform: BatchTransform | None = None,
             epoch_metrics: Callable[[VAE], dict[str, float]] | None = None,
         ) -> None:
@@ -109,6 +111,8 @@ def _lightning_module_class() -> type:
             self.vae = vae
             self.objective = objective
             self.lr = lr
+            self.lr_schedule = lr_schedule
+            self.max_epochs = max_epochs
             self.batch_transform = batch_transform
             self.epoch_metrics = epoch_metrics
             self.history: list[dict[str, float]] = []
@@ -122,8 +126,17 @@ def _lightning_module_class() -> type:
             self._epoch_start = 0.0
             self._train_seconds = 0.0
 
-        def configure_optimizers(self) -> torch.optim.Optimizer:
-            return torch.optim.Adam(self.vae.parameters(), lr=self.lr)
+        def configure_optimizers(self) -> Any:
+            optimizer = torch.optim.Adam(self.vae.parameters(), lr=self.lr)
+            if self.lr_schedule == "constant":
+                return optimizer
+            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.max_epochs)
+            return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+        def on_train_epoch_end(self) -> None:
+            # With manual optimisation Lightning leaves stepping the schedule to the module.
+            if self.lr_schedule != "constant":
+                self.lr_schedulers().step()
 
         def _accumulate(self, stage: str, result: StepResult) -> torch.Tensor:
             n, terms = result.num_examples, result.terms
@@ -308,7 +321,9 @@ def fit(
         objective = ELBOObjective(
             TermwiseELBO(max_plate_nesting=vae.max_plate_nesting, num_particles=config.num_particles)
         )
-    module = _lightning_module_class()(vae, objective, config.lr, batch_transform, epoch_metrics)
+    module = _lightning_module_class()(
+        vae, objective, config.lr, config.lr_schedule, config.epochs, batch_transform, epoch_metrics
+    )
 
     callbacks: list[Any] = []
     logger: Any = False

@@ -6,5 +6,15 @@ from vaekit.models.image_vae import ImageVAE as ImageVAE
 from vaekit.models.image_vae import ImageVAEConfig as ImageVAEConfig
 from vaekit.models.ss_vae import SemiSupervisedVAE as SemiSupervisedVAE
 from vaekit.models.ss_vae import SemiSupervisedVAEConfig as SemiSupervisedVAEConfig
+from vaekit.models.tabular_vae import TabularVAE as TabularVAE
+from vaekit.models.tabular_vae import TabularVAEConfig as TabularVAEConfig
 
-__all__ = ["VAE", "ImageVAE", "ImageVAEConfig", "SemiSupervisedVAE", "SemiSupervisedVAEConfig"]
+__all__ = [
+    "VAE",
+    "ImageVAE",
+    "ImageVAEConfig",
+    "SemiSupervisedVAE",
+    "SemiSupervisedVAEConfig",
+    "TabularVAE",
+    "TabularVAEConfig",
+]

@@ -1,0 +1,96 @@
+"""Figures of tables: the data's marginals and pairs beside the model's synthetic rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vaekit.plots.figures import new_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = ["column_marginals", "pairwise_scatter"]
+
+_DATA_COLOUR, _MODEL_COLOUR = "tab:blue", "tab:orange"
+
+
+def column_marginals(
+    data: pd.DataFrame, model: pd.DataFrame, *, kinds: Mapping[str, str], title: str | None = None
+) -> Figure:
+    """One panel per column: a histogram of data and model values (numeric), or bars of level shares.
+
+    Parameters
+    ----------
+    data, model:
+        Tables with the same columns (held-out rows and synthetic rows); missing cells are skipped.
+    kinds:
+        Each column's kind (``real``, ``positive``, ``count``, ``binary``, ``categorical``).
+    """
+    columns = list(kinds)
+    if not columns:
+        raise ValueError("no columns to plot")
+    ncols = min(3, len(columns))
+    nrows = math.ceil(len(columns) / ncols)
+    figure = new_figure(4.2 * ncols, 3.0 * nrows)
+    for position, name in enumerate(columns):
+        ax = figure.add_subplot(nrows, ncols, position + 1)
+        a, b = data[name].dropna(), model[name].dropna()
+        if kinds[name] in ("binary", "categorical"):
+            levels = sorted(set(a.astype(str)) | set(b.astype(str)))[:30]
+            x = np.arange(len(levels))
+            share_a = a.astype(str).value_counts(normalize=True).reindex(levels, fill_value=0)
+            share_b = b.astype(str).value_counts(normalize=True).reindex(levels, fill_value=0)
+            ax.bar(x - 0.2, share_a.to_numpy(), width=0.4, color=_DATA_COLOUR, label="data")
+            ax.bar(x + 0.2, share_b.to_numpy(), width=0.4, color=_MODEL_COLOUR, label="model")
+            ax.set_xticks(x, labels=levels, rotation=45 if len(levels) > 4 else 0, ha="right")
+            ax.set_ylabel("share")
+        else:
+            values = np.concatenate([a.to_numpy(float), b.to_numpy(float)])
+            low, high = np.nanpercentile(values, [0.5, 99.5]) if len(values) else (0.0, 1.0)
+            bins = np.linspace(low, high, 50) if high > low else 10
+            ax.hist(a.to_numpy(float), bins=bins, density=True, color=_DATA_COLOUR, alpha=0.55, label="data")
+            ax.hist(
+                b.to_numpy(float), bins=bins, density=True, color=_MODEL_COLOUR, alpha=0.55, label="model"
+            )
+            ax.set_ylabel("density")
+        ax.set_title(f"{name} ({kinds[name]})", fontsize=10)
+        if position == 0:
+            ax.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def pairwise_scatter(
+    data: pd.DataFrame, model: pd.DataFrame, columns: Sequence[str], *, title: str | None = None
+) -> Figure:
+    """Scatter plots of every pair of ``columns``: data on the left of each pair, model on the right."""
+    columns = list(columns)
+    if len(columns) < 2:
+        raise ValueError("a pairwise scatter needs at least two columns")
+    pairs = [(a, b) for i, a in enumerate(columns) for b in columns[i + 1 :]]
+    figure = new_figure(7.6, 3.4 * len(pairs))
+    for row, (x_name, y_name) in enumerate(pairs):
+        both = np.concatenate(
+            [data[[x_name, y_name]].dropna().to_numpy(float), model[[x_name, y_name]].to_numpy(float)]
+        )
+        x_limits = np.nanpercentile(both[:, 0], [0.5, 99.5])
+        y_limits = np.nanpercentile(both[:, 1], [0.5, 99.5])
+        for column, (table, label, colour) in enumerate(
+            ((data, "data", _DATA_COLOUR), (model, "model", _MODEL_COLOUR))
+        ):
+            ax = figure.add_subplot(len(pairs), 2, 2 * row + column + 1)
+            ax.scatter(table[x_name], table[y_name], s=3, alpha=0.35, color=colour, linewidths=0)
+            ax.set_xlim(*x_limits)
+            ax.set_ylim(*y_limits)
+            ax.set_xlabel(x_name)
+            ax.set_ylabel(y_name)
+            ax.set_title(label, fontsize=10)
+    if title:
+        figure.suptitle(title)
+    return figure

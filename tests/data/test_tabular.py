@@ -1,0 +1,176 @@
+"""Tables: schema inference, fitting, encoding, and a clear error for every kind of bad cell."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from vaekit.data.tabular import (
+    SeedDataParameters,
+    decode_table,
+    encode_table,
+    fit_schema,
+    infer_schema,
+    read_schema_file,
+    read_table,
+    seed_log_density,
+    seed_table,
+)
+from vaekit.errors import DataError
+from vaekit.schema import ColumnSpec, Schema
+
+
+def _table(**columns: list) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(values, dtype="string") for name, values in columns.items()})
+
+
+def test_kinds_are_inferred_from_values():
+    table = _table(
+        real=["1.5", "-2", "0", None],
+        positive=["0.5", "2", "3.25", "1"],
+        count=["3", "0", "7", "2"],
+        binary=["0", "1", "1", None],
+        flag=["true", "false", "TRUE", "false"],
+        colour=["red", "blue", "red", "green"],
+    )
+    kinds = {c.name: (c.kind, c.family) for c in infer_schema(table).columns}
+    assert kinds == {
+        "real": ("real", "normal"),
+        "positive": ("positive", "gamma"),
+        "count": ("count", "poisson"),
+        "binary": ("binary", "bernoulli"),
+        "flag": ("binary", "bernoulli"),
+        "colour": ("categorical", "categorical"),
+    }
+
+
+def test_overrides_set_kind_and_family():
+    table = _table(a=["1", "2", "3"], b=["0.5", "2", "3"])
+    schema = infer_schema(
+        table, {"a": {"kind": "categorical"}, "b": {"kind": "positive", "family": "lognormal"}}
+    )
+    assert (schema["a"].kind, schema["b"].family) == ("categorical", "lognormal")
+
+
+@pytest.mark.parametrize(
+    ("columns", "overrides", "message"),
+    [
+        ({"age": ["31", "45", "x7", *["20"] * 17]}, None, r"text 'x7' in numeric column 'age' at row 3"),
+        ({"empty": [None, None, None], "a": ["1", "2", "3"]}, None, "column 'empty' is entirely empty"),
+        ({"a": ["1", "inf", "3"]}, None, "column 'a' holds an infinite value at row 2"),
+        ({"a": ["1", "2", "3"]}, {"b": {"kind": "real"}}, "names columns the table lacks: b"),
+        ({"a": ["1", "2", "3"]}, {"a": {"kind": "positive", "family": "poisson"}}, "does not fit kind"),
+        ({"a": ["1", "2", "3"]}, {"a": {"kind": "ordinal"}}, "unknown kind"),
+    ],
+)
+def test_bad_tables_name_the_column(columns, overrides, message):
+    with pytest.raises(DataError, match=message):
+        schema = infer_schema(_table(**columns), overrides)
+        fit_schema(schema, _table(**columns))
+
+
+@pytest.mark.parametrize(
+    ("spec", "values", "message"),
+    [
+        (ColumnSpec("p", "positive"), ["1", "0", "2"], r"zero or negative value .* at row 2"),
+        (ColumnSpec("p", "positive"), ["1", "-3", "2"], r"zero or negative value .* at row 2"),
+        (ColumnSpec("c", "count"), ["1", "2.5", "2"], r"not a whole number .* at row 2"),
+        (ColumnSpec("c", "count"), ["1", "-1", "2"], r"negative value .* at row 2"),
+        (ColumnSpec("r", "real"), ["1", "abc", "2"], r"text 'abc' in real column 'r' at row 2"),
+        (ColumnSpec("r", "real"), ["1", "-inf", "2"], r"infinite value at row 2"),
+    ],
+)
+def test_cells_that_break_their_kind_are_refused(spec, values, message):
+    with pytest.raises(DataError, match=message):
+        fit_schema(Schema((spec,)), _table(**{spec.name: values}))
+
+
+def test_levels_never_seen_in_training_are_refused():
+    train = _table(colour=["red", "blue", "red"])
+    schema = fit_schema(infer_schema(train), train)
+    with pytest.raises(DataError, match=r"level 'green' of column 'colour' at row 2 was never seen"):
+        encode_table(schema, _table(colour=["red", "green"]))
+
+
+def test_encoding_round_trips_and_marks_missing_cells():
+    table = _table(
+        real=["1.5", "-2", None], count=["3", None, "7"], colour=["b", "a", None], flag=["yes", "no", "yes"]
+    )
+    schema = fit_schema(infer_schema(table), table)
+    encoded = encode_table(schema, table)
+    assert encoded.observed.tolist() == [[True] * 4, [True, False, True, True], [False, True, False, True]]
+    decoded = decode_table(schema, encoded.values, encoded.observed)
+    assert decoded["real"].tolist()[:2] == [1.5, -2.0] and math.isnan(decoded["real"][2])
+    assert decoded["colour"].tolist()[:2] == ["b", "a"]
+    assert decoded["flag"].tolist() == ["yes", "no", "yes"]
+    assert schema["colour"].levels == ("a", "b")
+
+
+def test_fitting_records_scales_on_the_right_scale():
+    table = _table(real=["-1", "5"], positive=["0.5", "200"], count=["0", "8"])
+    schema = fit_schema(infer_schema(table), table)
+    assert schema["real"].center == pytest.approx(2.0)
+    assert schema["positive"].center == pytest.approx(math.log(10))
+    assert schema["count"].center == pytest.approx(math.log(9) / 2)
+
+
+def test_read_table_errors(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_table(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        read_table(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    with pytest.raises(DataError, match="no rows"):
+        read_table(tmp_path / "header.csv")
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml", ".toml"])
+def test_schema_files_in_every_format(tmp_path, suffix):
+    text = {
+        ".json": '{"age": "count", "income": {"kind": "positive", "family": "lognormal"}}',
+        ".yaml": "age: count\nincome:\n  kind: positive\n  family: lognormal\n",
+        ".toml": 'age = "count"\n[income]\nkind = "positive"\nfamily = "lognormal"\n',
+    }[suffix]
+    path = tmp_path / f"schema{suffix}"
+    path.write_text(text)
+    assert read_schema_file(path) == {
+        "age": {"kind": "count"},
+        "income": {"kind": "positive", "family": "lognormal"},
+    }
+
+
+def test_bad_schema_files(tmp_path):
+    (tmp_path / "s.json").write_text("{not json")
+    with pytest.raises(DataError, match="cannot parse"):
+        read_schema_file(tmp_path / "s.json")
+    (tmp_path / "s.txt").write_text("a: real")
+    with pytest.raises(DataError, match=".json, .yaml"):
+        read_schema_file(tmp_path / "s.txt")
+    (tmp_path / "k.json").write_text('{"a": {"family": "normal"}}')
+    with pytest.raises(DataError, match="needs a kind"):
+        read_schema_file(tmp_path / "k.json")
+
+
+def test_seed_log_density_matches_scipy():
+    parameters = SeedDataParameters(k0=2.5, theta0=0.7, mu0=0.3, sigma0=1.4)
+    table = seed_table(50, seed=3, parameters=parameters)
+    expected = (
+        stats.gamma(a=2.5, scale=0.7).logpdf(table.x1)
+        + stats.norm(0.3, 1.4).logpdf(table.x2)
+        + stats.norm(table.x2, table.x1).logpdf(table.x3)
+    )
+    assert np.allclose(seed_log_density(table, parameters), expected)
+
+
+def test_seed_table_is_seeded_and_follows_its_parameters():
+    a, b = seed_table(20_000, seed=1), seed_table(20_000, seed=1)
+    assert a.equals(b)
+    assert a.x1.mean() == pytest.approx(2.0, abs=0.05)  # k0 * theta0
+    assert a.x2.std() == pytest.approx(1.0, abs=0.02)
+    with pytest.raises(DataError, match="k0 must be positive"):
+        SeedDataParameters(k0=0)
