@@ -95,12 +95,14 @@ def test_the_installed_command_runs():
 
 
 def test_demo_writes_a_report_with_its_figures(tmp_path):
-    assert main(["demo", "--out", str(tmp_path), "--epochs", "2", "--no-progress"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--epochs", "2", "--iw-samples", "5", "--no-progress"]) == 0
     report = (tmp_path / "report.md").read_text()
     for figure in ("samples", "reconstructions", "training_curves", "latent_manifold", "latent_means"):
         assert f"figures/{figure}.png" in report
     for figure in ("conditional_samples", "confusion_matrix", "accuracy"):
         assert f"ss-vae/figures/{figure}.png" in report
+    for figure in ("x3_against_x2", "marginals"):
+        assert f"tabular-vae/figures/{figure}.png" in report
     linked = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
     assert linked and all((tmp_path / path).is_file() for path in linked)
 

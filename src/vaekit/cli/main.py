@@ -305,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=_positive_int, default=None, help="override the demo's epochs")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("--force", action="store_true", help="overwrite an existing demo folder")
+    demo.add_argument(
+        "--iw-samples",
+        type=_positive_int,
+        default=1000,
+        metavar="K",
+        help="importance samples of the test metrics",
+    )
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -593,7 +600,9 @@ def _demo(args: argparse.Namespace) -> int:
 
     out = _check_run_dir(args.out, args.force)
     _clear_run_dir(out)
-    report = run_demo(Path(args.out), epochs=args.epochs, progress=not args.no_progress)
+    report = run_demo(
+        Path(args.out), epochs=args.epochs, iw_samples=args.iw_samples, progress=not args.no_progress
+    )
     print(f"report: {report}")
     return 0
 

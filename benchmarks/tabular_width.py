@@ -1,0 +1,88 @@
+"""Training-step time of the tabular VAE on synthetic tables of 10, 100 and 1,000 mixed columns.
+
+Columns of one family share one sample site with batched parameters, so the cost of a step should
+grow far slower than the number of columns. Prints the median step time per width and the ratios
+to the 10-column table, at the same batch size.
+
+    python benchmarks/tabular_width.py [--batch-size 256] [--steps 60]
+
+Target (issue 4): 1,000 columns at most 3 times the step time of 10 columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from vaekit import TermwiseELBO
+from vaekit.data.tabular import encode_table, fit_schema, infer_schema
+from vaekit.models import TabularVAE, TabularVAEConfig
+
+
+def mixed_table(columns: int, rows: int, seed: int = 0) -> pd.DataFrame:
+    """A fifth each of real, positive, count, binary and categorical (5 levels) columns."""
+    rng = np.random.default_rng(seed)
+    data = {}
+    for j in range(columns):
+        kind = j % 5
+        if kind == 0:
+            data[f"real{j}"] = rng.normal(size=rows)
+        elif kind == 1:
+            data[f"positive{j}"] = rng.gamma(2.0, size=rows)
+        elif kind == 2:
+            data[f"count{j}"] = rng.poisson(3.0, size=rows)
+        elif kind == 3:
+            data[f"binary{j}"] = rng.integers(0, 2, size=rows)
+        else:
+            data[f"level{j}"] = rng.choice(list("abcde"), size=rows)
+    return pd.DataFrame(data)
+
+
+def step_times(columns: int, batch_size: int, steps: int) -> list[float]:
+    table = mixed_table(columns, batch_size)
+    schema = fit_schema(infer_schema(table), table)
+    encoded = encode_table(schema, table)
+    torch.manual_seed(0)
+    model = TabularVAE(TabularVAEConfig(schema.to_dict()))
+    elbo = TermwiseELBO()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        loss = elbo(model.model, model.guide, encoded.values, encoded.observed).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - started)
+    return times[steps // 5 :]  # the first steps warm up allocators and Pyro's checks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=60)
+    args = parser.parse_args()
+    print(
+        f"batch {args.batch_size}, {torch.get_num_threads()} threads, "
+        "default TabularVAE (z 8, hidden 256,256)"
+    )
+    medians = {}
+    for columns in (10, 100, 1000):
+        medians[columns] = statistics.median(step_times(columns, args.batch_size, args.steps))
+        print(f"{columns:5d} columns: {medians[columns] * 1000:7.2f} ms per step")
+    for columns in (100, 1000):
+        print(f"ratio {columns} / 10 columns: {medians[columns] / medians[10]:.2f}")
+    print(
+        f"target: 1000 / 10 columns at most 3.00 -> {'met' if medians[1000] / medians[10] <= 3 else 'missed'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
