@@ -47,7 +47,7 @@ class TabularVAEConfig:
     """
 
     schema: dict[str, Any]
-    z_dim: int = 8
+    z_dim: int = 4
     hidden: tuple[int, ...] = (256, 256)
 
     def __post_init__(self) -> None:
