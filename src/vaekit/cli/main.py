@@ -19,9 +19,9 @@ from typing import Any
 EXIT_USER_ERROR = 2
 #: Defaults of `train tabular`, where they differ from the image models'.
 TABULAR_DEFAULTS = {
-    "epochs": 200,
+    "epochs": 300,
     "batch_size": 256,
-    "z_dim": 8,
+    "z_dim": 4,
     "hidden": (256, 256),
     "lr_schedule": "cosine",
 }
