@@ -1,0 +1,44 @@
+"""Run folders and the Python API that mirrors the command line.
+
+A run folder holds everything one training run produced::
+
+    RUN_DIR/
+      config.json        model, training and data settings
+      model.pt           best weights + architecture; loads with torch.load(weights_only=True)
+      checkpoints/       Lightning checkpoints (best.ckpt, last.ckpt)
+      log.csv            the objective and its terms per epoch, train and validation
+      metrics.json       test ELBO, IWAE log-likelihood, timing (and accuracy for classifiers)
+      figures/           PNG figures
+"""
+
+from vaekit.runs.evaluate import evaluate_run as evaluate_run
+from vaekit.runs.evaluate import sample_images as sample_images
+from vaekit.runs.evaluate import write_figures as write_figures
+from vaekit.runs.image_vae import train_image_vae as train_image_vae
+from vaekit.runs.ss_vae import choose_labelled as choose_labelled
+from vaekit.runs.ss_vae import fit_semi_supervised as fit_semi_supervised
+from vaekit.runs.ss_vae import train_ssvae as train_ssvae
+from vaekit.runs.store import DEFAULT_IW_EXAMPLES as DEFAULT_IW_EXAMPLES
+from vaekit.runs.store import DEFAULT_IW_SAMPLES as DEFAULT_IW_SAMPLES
+from vaekit.runs.store import MODEL_TYPES as MODEL_TYPES
+from vaekit.runs.store import Run as Run
+from vaekit.runs.store import load_model as load_model
+from vaekit.runs.store import load_run as load_run
+from vaekit.runs.store import save_model as save_model
+
+__all__ = [
+    "DEFAULT_IW_EXAMPLES",
+    "DEFAULT_IW_SAMPLES",
+    "MODEL_TYPES",
+    "Run",
+    "choose_labelled",
+    "evaluate_run",
+    "fit_semi_supervised",
+    "load_model",
+    "load_run",
+    "sample_images",
+    "save_model",
+    "train_image_vae",
+    "train_ssvae",
+    "write_figures",
+]

@@ -1,0 +1,228 @@
+"""Training run of the semi-supervised VAE (M2), and the partly labelled data it takes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vaekit._io import atomic_write_json
+from vaekit.data import ImageDataset
+from vaekit.errors import VaekitError
+from vaekit.evaluation import accuracy, clustering_accuracy, predict_classes
+from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fit
+from vaekit.models import SemiSupervisedVAE, SemiSupervisedVAEConfig
+from vaekit.runs.evaluate import evaluate_run, write_figures
+from vaekit.runs.store import (
+    DEFAULT_IW_EXAMPLES,
+    DEFAULT_IW_SAMPLES,
+    Run,
+    binarize,
+    binarize_batch,
+    build_model,
+    check_image_shape,
+    run_config,
+    save_model,
+    split_train_val,
+    training_metrics,
+)
+
+#: Marks a missing label in an integer label vector (NaN does the same in a float one).
+MISSING_LABEL = -1
+
+
+def choose_labelled(labels: torch.Tensor, num_labels: int, num_classes: int, seed: int) -> torch.Tensor:
+    """Indices of ``num_labels`` examples balanced over the classes, chosen by ``seed``.
+
+    Each class gets ``num_labels // num_classes`` examples and the remainder goes, one each, to
+    classes picked by the seed; a class with too few examples gives all it has.
+    """
+    if num_labels < 0:
+        raise VaekitError(f"--labels must not be negative, got {num_labels}")
+    generator = torch.Generator().manual_seed(seed)
+    if num_labels >= len(labels):
+        return torch.arange(len(labels))
+    per_class = torch.full((num_classes,), num_labels // num_classes)
+    per_class[torch.randperm(num_classes, generator=generator)[: num_labels % num_classes]] += 1
+    chosen = []
+    for k in range(num_classes):
+        members = torch.nonzero(labels == k).squeeze(1)
+        chosen.append(members[torch.randperm(len(members), generator=generator)[: int(per_class[k])]])
+    return torch.cat(chosen).sort().values
+
+
+def _split_partial_labels(
+    images: torch.Tensor, labels: torch.Tensor | np.ndarray, num_classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate a label vector with missing entries; return (labelled mask, integer labels)."""
+    labels = torch.as_tensor(labels)
+    if labels.dim() != 1 or len(labels) != len(images):
+        raise VaekitError(
+            f"the label vector must have one entry per image: got shape {tuple(labels.shape)} "
+            f"for {len(images)} images"
+        )
+    if labels.is_floating_point():
+        missing = torch.isnan(labels) | (labels == MISSING_LABEL)
+        if not torch.equal(labels[~missing], labels[~missing].round()):
+            raise VaekitError("labels must be whole numbers (class indices), NaN or -1 for missing")
+        labels = torch.where(missing, torch.full_like(labels, MISSING_LABEL), labels).long()
+    else:
+        labels = labels.long()
+    observed = labels != MISSING_LABEL
+    bad = observed & ((labels < 0) | (labels >= num_classes))
+    if bad.any():
+        first = int(torch.nonzero(bad)[0])
+        raise VaekitError(
+            f"label {int(labels[first])} of image {first} is outside the classes 0..{num_classes - 1} "
+            f"(use {MISSING_LABEL} or NaN for a missing label)"
+        )
+    return observed, labels
+
+
+def fit_semi_supervised(
+    model: SemiSupervisedVAE,
+    images: torch.Tensor,
+    labels: torch.Tensor | np.ndarray,
+    val_images: torch.Tensor,
+    val_labels: torch.Tensor,
+    config: TrainConfig,
+    *,
+    alpha: float | None = None,
+    run_dir: str | Path | None = None,
+    batch_transform: Callable[[Any], Any] | None = None,
+    epoch_metrics: Callable[[Any], dict[str, float]] | None = None,
+) -> tuple[FitResult, SemiSupervisedObjective]:
+    """Fit the M2 model on images whose labels are partly missing.
+
+    ``labels`` has one entry per image: a class index, or ``-1``/NaN where the label is missing.
+    All labelled (supervised), none labelled (unsupervised: q(y | x) then clusters) and anything
+    between work. ``val_labels`` are only used to report the validation accuracy; the best
+    weights are chosen on the validation ELBO, which needs no label.
+    """
+    classes = model.config.num_classes
+    observed, labels = _split_partial_labels(images, labels, classes)
+    _split_partial_labels(val_images, val_labels, classes)
+    train: dict[str, tuple[torch.Tensor, ...]] = {}
+    if observed.any():
+        train["labelled"] = (images[observed], labels[observed])
+    if (~observed).any():
+        train["unlabelled"] = (images[~observed],)
+    objective = SemiSupervisedObjective(
+        num_labelled=int(observed.sum()),
+        num_unlabelled=int((~observed).sum()),
+        alpha=alpha,
+        num_particles=config.num_particles,
+    )
+    result = fit(
+        model,
+        train,
+        (val_images, torch.as_tensor(val_labels).long()),
+        config,
+        objective=objective,
+        run_dir=run_dir,
+        batch_transform=batch_transform,
+        epoch_metrics=epoch_metrics,
+    )
+    return result, objective
+
+
+def train_ssvae(
+    dataset: ImageDataset,
+    model_config: SemiSupervisedVAEConfig,
+    train_config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    num_labels: int,
+    alpha: float | None = None,
+    data_settings: dict[str, Any] | None = None,
+    iw_samples: int = DEFAULT_IW_SAMPLES,
+    iw_examples: int | None = DEFAULT_IW_EXAMPLES,
+    figures: bool = True,
+    progress: bool = True,
+) -> Run:
+    """Train the semi-supervised VAE with ``num_labels`` labelled training images and write a run folder.
+
+    The validation set is held out of the training set first; ``num_labels`` images of the rest,
+    balanced over the classes and chosen by the seed, keep their labels, and the others are
+    used without. The test accuracy of q(y | x) is recorded after every epoch (it never
+    influences training) and in ``metrics.json``.
+    """
+    import lightning as L
+
+    check_image_shape(model_config.image_shape, dataset)
+    if model_config.num_classes != dataset.num_classes:
+        raise VaekitError(f"the model has {model_config.num_classes} classes, the data {dataset.num_classes}")
+    run_path = Path(run_dir)
+    run_path.mkdir(parents=True, exist_ok=True)
+    train_index, val_index = split_train_val(
+        len(dataset.train_images), train_config.val_fraction, train_config.seed
+    )
+    train_images, train_labels = dataset.train_images[train_index], dataset.train_labels[train_index]
+    labelled = choose_labelled(train_labels, num_labels, model_config.num_classes, train_config.seed)
+    partial = torch.full_like(train_labels, MISSING_LABEL)
+    partial[labelled] = train_labels[labelled]
+    val_images, val_labels = dataset.train_images[val_index], dataset.train_labels[val_index]
+    if model_config.binarize:
+        val_images = binarize(val_images, train_config.seed + 1)
+    test = dataset.test_images
+    if model_config.binarize:
+        test = binarize(test, train_config.seed + 2)
+    supervised = len(labelled) > 0
+
+    def test_accuracy(model: SemiSupervisedVAE) -> dict[str, float]:
+        predicted = predict_classes(model.classify, test.to(model.device))
+        if supervised:
+            return {"test_accuracy": accuracy(predicted, dataset.test_labels)}
+        return {
+            "test_accuracy": clustering_accuracy(predicted, dataset.test_labels, model_config.num_classes)[0]
+        }
+
+    L.seed_everything(train_config.seed, verbose=False)
+    model = build_model(SemiSupervisedVAE, model_config)
+    objective_alpha = alpha
+    config = run_config(
+        "SemiSupervisedVAE",
+        model_config,
+        train_config,
+        dataset,
+        data_settings,
+        labels=len(labelled),
+        alpha=objective_alpha,
+    )
+    atomic_write_json(run_path / "config.json", config)
+    result, objective = fit_semi_supervised(
+        model,
+        train_images,
+        partial,
+        val_images,
+        val_labels,
+        train_config,
+        alpha=alpha,
+        run_dir=run_path,
+        batch_transform=binarize_batch if model_config.binarize else None,
+        epoch_metrics=test_accuracy,
+    )
+    config["alpha"] = objective.alpha
+    atomic_write_json(run_path / "config.json", config)
+    model = model.cpu().eval()
+    save_model(model, run_path / "model.pt")
+    run = Run(path=run_path, model=model, config=config)
+    run.metrics = training_metrics(result, train_config)
+    run.metrics.update(
+        {
+            "labels": len(labelled),
+            "alpha": objective.alpha,
+            "accuracy_history": [round(row["test_accuracy"], 4) for row in result.history],
+            "val_accuracy_history": [
+                round(row["val_accuracy"], 4) for row in result.history if "val_accuracy" in row
+            ],
+        }
+    )
+    atomic_write_json(run_path / "metrics.json", run.metrics)
+    evaluate_run(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
+    if figures:
+        write_figures(run, dataset)
+    return run

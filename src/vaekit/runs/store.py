@@ -1,0 +1,243 @@
+"""Model files and run folders: saving, loading, and the helpers every run shares.
+
+This module is the one place that maps the names stored in files onto classes
+(:data:`MODEL_TYPES`); everything below it passes objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vaekit._io import atomic_torch_save
+from vaekit._version import __version__
+from vaekit.data import ImageDataset, load_image_dataset
+from vaekit.errors import RunError, VaekitError
+from vaekit.inference import FitResult, TrainConfig
+from vaekit.models import (
+    VAE,
+    ImageVAE,
+    ImageVAEConfig,
+    SemiSupervisedVAE,
+    SemiSupervisedVAEConfig,
+    TabularVAE,
+    TabularVAEConfig,
+)
+
+#: The model classes a run folder or model file may name, with their config classes.
+MODEL_TYPES: dict[str, tuple[type[VAE], type]] = {
+    "ImageVAE": (ImageVAE, ImageVAEConfig),
+    "SemiSupervisedVAE": (SemiSupervisedVAE, SemiSupervisedVAEConfig),
+    "TabularVAE": (TabularVAE, TabularVAEConfig),
+}
+
+MODEL_FILE_FORMAT = "vaekit-model"
+MODEL_FILE_VERSION = 1
+#: Default importance samples per example for the test log-likelihood.
+DEFAULT_IW_SAMPLES = 1000
+#: Default number of test examples (the first ones, in file order) the IWAE estimate is computed on;
+#: the test ELBO always uses the whole test set.
+DEFAULT_IW_EXAMPLES = 2000
+
+
+# --- model files -----------------------------------------------------------------------------------
+
+
+def save_model(model: VAE, path: str | Path) -> Path:
+    """Write the model's architecture and weights to ``path`` atomically.
+
+    The file holds only tensors, strings and numbers, so :func:`load_model` can read it with
+    ``torch.load(weights_only=True)``: loading a model never runs code from the file.
+    """
+    name = type(model).__name__
+    if name not in MODEL_TYPES:
+        raise VaekitError(f"cannot save a {name}: only {sorted(MODEL_TYPES)} can be saved")
+    payload = {
+        "format": MODEL_FILE_FORMAT,
+        "version": MODEL_FILE_VERSION,
+        "vaekit_version": __version__,
+        "model": name,
+        "config": asdict(model.config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    return atomic_torch_save(path, payload)
+
+
+def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> VAE:
+    """Rebuild a model saved by :func:`save_model`; refuses files that would need unpickling code."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
+        raise RunError(
+            f"cannot load {path}: it is not a vaekit model file, is corrupt, or holds objects other than "
+            f"tensors and plain values ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FILE_FORMAT:
+        raise RunError(f"{path} is not a vaekit model file")
+    if payload.get("version") != MODEL_FILE_VERSION:
+        raise RunError(f"{path} has model file version {payload.get('version')}; this vaekit reads version 1")
+    name = payload.get("model")
+    if name not in MODEL_TYPES:
+        raise RunError(f"{path} holds an unknown model type {name!r}; known: {sorted(MODEL_TYPES)}")
+    model_class, config_class = MODEL_TYPES[name]
+    try:
+        model = model_class(config_class(**payload["config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise RunError(
+            f"the architecture or weights in {path} are damaged: {type(error).__name__}: {error}"
+        ) from None
+    return model.eval()
+
+
+# --- runs --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """A run folder's model and settings, loaded or just trained."""
+
+    path: Path
+    model: VAE
+    config: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def figures(self) -> Path:
+        return self.path / "figures"
+
+    def dataset(self) -> ImageDataset:
+        """Reload the data set the run was trained on."""
+        data = self.config["data"]
+        return load_image_dataset(data["data"], data_dir=data.get("data_dir"))
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Load a run folder written by :func:`train_image_vae`."""
+    path = Path(run_dir)
+    config_path = path / "config.json"
+    if not config_path.is_file():
+        raise RunError(f"{path} is not a vaekit run folder: {config_path.name} is missing")
+    try:
+        config = json.loads(config_path.read_text())
+    except json.JSONDecodeError as error:
+        raise RunError(f"{config_path} is not valid JSON: {error}") from None
+    model = load_model(path / "model.pt")
+    metrics_path = path / "metrics.json"
+    try:
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    except json.JSONDecodeError as error:
+        raise RunError(
+            f"{metrics_path} is not valid JSON: {error}; delete it and run vaekit evaluate"
+        ) from None
+    return Run(path=path, model=model, config=config, metrics=metrics)
+
+
+def split_train_val(num_examples: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded random split of ``range(num_examples)`` into training and validation indices."""
+    num_val = max(1, round(num_examples * val_fraction))
+    if num_val >= num_examples:
+        raise VaekitError(f"cannot hold out a validation set from {num_examples} training examples")
+    order = torch.randperm(num_examples, generator=torch.Generator().manual_seed(seed))
+    return order[num_val:].sort().values, order[:num_val].sort().values
+
+
+def binarize(images: torch.Tensor, seed: int) -> torch.Tensor:
+    """A fixed binarization of intensities: each pixel is 1 with probability its intensity."""
+    return torch.bernoulli(images, generator=torch.Generator().manual_seed(seed))
+
+
+def training_metrics(result: FitResult, train_config: TrainConfig) -> dict[str, Any]:
+    epochs = len(result.history)
+    return {
+        "train_examples": result.train_examples // epochs if epochs else 0,
+        "epochs": epochs,
+        "best_epoch": result.best_epoch,
+        "stopped_early": epochs < train_config.epochs,
+        "train_seconds": round(result.train_seconds, 3),
+        "seconds_per_epoch": round(result.train_seconds / epochs, 3) if epochs else None,
+        "train_examples_per_second": round(result.examples_per_second, 1),
+        "best_val_elbo": max((row["val_elbo"] for row in result.history), default=None),
+    }
+
+
+class progress_bar:
+    """A tqdm bar used as ``update`` callback; silent when disabled."""
+
+    def __init__(self, total: int, description: str, enabled: bool) -> None:
+        self.total, self.description, self.enabled = total, description, enabled
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if not self.enabled:
+            return None
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=self.total, desc=self.description, unit="ex", leave=False)
+        return self._bar.update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._bar.close()
+
+
+def test_images(run: Run, dataset: ImageDataset) -> torch.Tensor:
+    """The test images as the model sees them (binarized once, with a fixed seed, if it trained so)."""
+    images = dataset.test_images
+    if run.model.config.binarize:
+        images = binarize(images, run.config["train_config"]["seed"] + 2)
+    return images
+
+
+def run_config(
+    model_name: str,
+    model_config: Any,
+    train_config: TrainConfig,
+    dataset: ImageDataset,
+    data_settings: dict[str, Any] | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The content of ``config.json``."""
+    return {
+        "vaekit_version": __version__,
+        "model": model_name,
+        "model_config": asdict(model_config),
+        "train_config": asdict(train_config),
+        "data": {
+            "name": dataset.name,
+            "source": dataset.source,
+            "image_shape": list(dataset.image_shape),
+            "class_names": list(dataset.class_names),
+            **(data_settings or {"data": dataset.name}),
+        },
+        **extra,
+    }
+
+
+def binarize_batch(batch: Any) -> Any:
+    """Dynamic binarization of the images (first tensor) of a batch or of each part of a batch."""
+    if isinstance(batch, dict):
+        return {name: binarize_batch(part) for name, part in batch.items()}
+    return (torch.bernoulli(batch[0]), *batch[1:])
+
+
+def build_model(model_class: type[VAE], config: Any) -> VAE:
+    """Build a model, turning an architecture that does not fit the data into a user error."""
+    try:
+        return model_class(config)
+    except ValueError as error:
+        raise VaekitError(f"cannot build {model_class.__name__}: {error}") from None
+
+
+def check_image_shape(expected: tuple[int, ...], dataset: ImageDataset) -> None:
+    if tuple(expected) != dataset.image_shape:
+        raise VaekitError(
+            f"the model expects images of shape {tuple(expected)}, the data have {dataset.image_shape}"
+        )

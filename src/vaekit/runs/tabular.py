@@ -1,0 +1,317 @@
+"""Training runs of the tabular VAE, and what a user does with one: sample, score, impute, evaluate."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from vaekit._io import atomic_write, atomic_write_json
+from vaekit._version import __version__
+from vaekit.data.tabular import (
+    SeedDataParameters,
+    decode_table,
+    encode_table,
+    fit_schema,
+    infer_schema,
+    read_table,
+    seed_log_density,
+    seed_table,
+)
+from vaekit.errors import VaekitError
+from vaekit.evaluation import estimate_log_likelihood
+from vaekit.inference import TrainConfig, fit
+from vaekit.models import TabularVAE, TabularVAEConfig
+from vaekit.runs.store import Run, build_model, load_run, progress_bar, save_model, split_train_val, training_metrics
+from vaekit.schema import Schema
+
+#: Share of a user's table held out (seeded) as the test set; the reference data come with their own.
+TEST_FRACTION = 0.1
+#: Rows of the reference data (issue: 10,000 training and 10,000 test rows).
+SEED_ROWS = 10_000
+#: Importance samples per row for test log-likelihoods and scores.
+DEFAULT_TABULAR_IW_SAMPLES = 1000
+
+
+def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and test tables a run was (or is to be) trained and evaluated on."""
+    data = config["data"]
+    if data["dataset"] == "seed":
+        parameters = SeedDataParameters(**data["seed_parameters"])
+        rows = data.get("rows", SEED_ROWS)
+        seed = data["split_seed"]
+        return seed_table(rows, seed=seed, parameters=parameters), seed_table(rows, seed=seed + 1, parameters=parameters)
+    table = read_table(data["csv"])
+    order = np.random.default_rng(data["split_seed"]).permutation(len(table))
+    test_rows = int(round(len(table) * TEST_FRACTION)) if len(table) >= 10 else 0
+    test = table.iloc[np.sort(order[:test_rows])].reset_index(drop=True)
+    train = table.iloc[np.sort(order[test_rows:])].reset_index(drop=True)
+    return train, test
+
+
+def train_tabular(
+    data_settings: dict[str, Any],
+    train_config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    z_dim: int = 4,
+    hidden: tuple[int, ...] = (256, 256),
+    overrides: dict[str, dict[str, str]] | None = None,
+    iw_samples: int = DEFAULT_TABULAR_IW_SAMPLES,
+    figures: bool = True,
+    progress: bool = True,
+    on_schema: Any = None,
+) -> Run:
+    """Train a :class:`TabularVAE` and write a run folder.
+
+    ``data_settings`` is ``{"dataset": "seed", "seed_parameters": {...}, "split_seed": S}`` for the
+    reference data, or ``{"dataset": "csv", "csv": PATH, "split_seed": S}`` for a user's table
+    (CSV, or Parquet with pyarrow), of which a seeded tenth is held out as the test set. The
+    schema is inferred from the whole table, then ``overrides`` (a schema file's content) apply;
+    ``on_schema`` is called with it before training, so a user can check it.
+    """
+    import lightning as L
+
+    config_data = dict(data_settings)
+    train_table, test_table = tabular_data({"data": config_data})
+    whole = pd.concat([train_table, test_table], ignore_index=True)
+    schema = fit_schema(infer_schema(whole, overrides), whole)
+    if on_schema is not None:
+        on_schema(schema)
+    model_config = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
+    train_rows = encode_table(schema, train_table)
+
+    run_path = Path(run_dir)
+    run_path.mkdir(parents=True, exist_ok=True)
+    config = {
+        "vaekit_version": __version__,
+        "model": "TabularVAE",
+        "model_config": asdict(model_config),
+        "train_config": asdict(train_config),
+        "data": config_data,
+    }
+    atomic_write_json(run_path / "config.json", config)
+
+    L.seed_everything(train_config.seed, verbose=False)
+    model = build_model(TabularVAE, model_config)
+    if len(train_rows) < 2:
+        raise VaekitError("the table needs at least 2 training rows")
+    train_index, val_index = split_train_val(len(train_rows), train_config.val_fraction, train_config.seed)
+    result = fit(
+        model,
+        (train_rows.values[train_index], train_rows.observed[train_index]),
+        (train_rows.values[val_index], train_rows.observed[val_index]),
+        train_config,
+        run_dir=run_path,
+    )
+    model = model.cpu().eval()
+    save_model(model, run_path / "model.pt")
+    run = Run(path=run_path, model=model, config=config)
+    run.metrics = training_metrics(result, train_config)
+    atomic_write_json(run_path / "metrics.json", run.metrics)
+    evaluate_tabular(run, iw_samples=iw_samples, progress=progress, tables=(train_table, test_table))
+    if figures:
+        write_tabular_figures(run, tables=(train_table, test_table))
+    return run
+
+
+def _schema(run: Run) -> Schema:
+    return Schema.from_dict(run.config["model_config"]["schema"])
+
+
+def score_rows(
+    run: Run, table: pd.DataFrame, *, iw_samples: int = DEFAULT_TABULAR_IW_SAMPLES, progress: bool = False
+) -> np.ndarray:
+    """Importance-weighted log-likelihood of each row's observed cells, in nats (an anomaly score)."""
+    if iw_samples < 1:
+        raise VaekitError(f"--iw-samples must be at least 1, got {iw_samples}")
+    encoded = encode_table(_schema(run), table)
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(run.config["train_config"]["seed"])
+    try:
+        with progress_bar(len(encoded), f"IWAE, K={iw_samples}", progress) as bar:
+            estimate = estimate_log_likelihood(
+                run.model, (encoded.values, encoded.observed), num_samples=iw_samples, progress=bar
+            )
+    finally:
+        torch.set_rng_state(generator_state)
+    return estimate.log_likelihood.numpy()
+
+
+def sample_rows(run: Run, num_rows: int, *, seed: int = 0) -> pd.DataFrame:
+    """Synthetic rows with the original column names, kinds and levels."""
+    if num_rows < 1:
+        raise VaekitError(f"--n must be at least 1, got {num_rows}")
+    model: TabularVAE = run.model  # type: ignore[assignment]
+    return decode_table(_schema(run), model.sample(num_rows, generator=torch.Generator().manual_seed(seed)))
+
+
+def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0) -> pd.DataFrame:
+    """Fill the missing cells of ``table`` from the posterior predictive; observed cells stay as they are.
+
+    With ``draws == 1`` each missing cell gets its expected value under p(x | z) averaged over
+    z ~ q(z | observed cells) (numeric columns), or the most probable level (binary and
+    categorical). With ``draws > 1`` the result stacks ``draws`` multiple imputations, each
+    drawing z and the cells, with an ``imputation`` column numbering them from 1.
+    """
+    if draws < 1:
+        raise VaekitError(f"--draws must be at least 1, got {draws}")
+    schema = _schema(run)
+    encoded = encode_table(schema, table)
+    model: TabularVAE = run.model  # type: ignore[assignment]
+    torch.manual_seed(seed)
+    if draws == 1:
+        predicted = model.posterior_predictive(encoded.values, encoded.observed, num_draws=100)
+        filled = _point_estimate(schema, predicted)
+        completed = [_fill(table, schema, encoded, filled)]
+    else:
+        predicted = model.posterior_predictive(encoded.values, encoded.observed, num_draws=draws, point=False)
+        completed = []
+        for k in range(draws):
+            frame = _fill(table, schema, encoded, predicted[k])
+            frame.insert(0, "imputation", k + 1)
+            completed.append(frame)
+    return pd.concat(completed, ignore_index=True)
+
+
+def _point_estimate(schema: Schema, predicted: torch.Tensor) -> torch.Tensor:
+    """Mean over draws for numeric columns, most frequent level for the others."""
+    result = predicted.mean(0)
+    for j, spec in enumerate(schema.columns):
+        if spec.kind in ("binary", "categorical"):
+            result[:, j] = torch.mode(predicted[:, :, j], dim=0).values
+    return result
+
+
+def _fill(table: pd.DataFrame, schema: Schema, encoded: Any, filled: torch.Tensor) -> pd.DataFrame:
+    decoded = decode_table(schema, filled)
+    result = table.copy()
+    for j, spec in enumerate(schema.columns):
+        missing = ~encoded.observed[:, j].numpy()
+        if missing.any():
+            column = result[spec.name].astype(object)
+            column[missing] = decoded[spec.name].to_numpy()[missing]
+            result[spec.name] = column
+    return result
+
+
+def evaluate_tabular(
+    run: Run | str | Path,
+    *,
+    iw_samples: int = DEFAULT_TABULAR_IW_SAMPLES,
+    progress: bool = True,
+    tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> dict[str, Any]:
+    """Test log-likelihood (and, for the reference data, the truth and the gap), per-column shares
+    of the log-likelihood, and how close synthetic rows are to held-out rows; rewrites metrics.json."""
+    if not isinstance(run, Run):
+        run = load_run(run)
+    train, test = tables or tabular_data(run.config)
+    evaluated_on = "test rows"
+    if len(test) == 0:
+        # A table of fewer than 10 rows has no test split: its training rows are all there is.
+        test, evaluated_on = train, "training rows (the table is too small for a test split)"
+    schema = _schema(run)
+    started = time.perf_counter()
+    scores = score_rows(run, test, iw_samples=iw_samples, progress=progress)
+    encoded = encode_table(schema, test)
+    model: TabularVAE = run.model  # type: ignore[assignment]
+    torch.manual_seed(0)
+    per_cell = model.column_log_likelihood(encoded.values, encoded.observed).mean(0).numpy()
+    total = per_cell.sum()
+    metrics: dict[str, Any] = {
+        "test_log_likelihood": round(float(scores.mean()), 5),
+        "test_rows": len(test),
+        "evaluated_on": evaluated_on,
+        "iw_samples": iw_samples,
+        "units": "nats per row",
+        "column_expected_log_likelihood": {
+            spec.name: round(float(per_cell[j]), 5) for j, spec in enumerate(schema.columns)
+        },
+        "column_share_of_log_likelihood": {
+            spec.name: round(float(per_cell[j] / total), 4) for j, spec in enumerate(schema.columns)
+        },
+    }
+    data = run.config["data"]
+    if data["dataset"] == "seed":
+        truth = seed_log_density(test, SeedDataParameters(**data["seed_parameters"]))
+        metrics["true_test_log_likelihood"] = round(float(truth.mean()), 5)
+        metrics["gap"] = round(float(truth.mean() - scores.mean()), 5)
+        metrics["gap_standard_error"] = round(float((truth - scores).std(ddof=1) / np.sqrt(len(test))), 5)
+    synthetic = sample_rows(run, len(test), seed=1)
+    metrics.update(synthetic_distances(schema, test, synthetic))
+    metrics["evaluation_seconds"] = round(time.perf_counter() - started, 2)
+    run.metrics.update(metrics)
+    atomic_write_json(run.path / "metrics.json", run.metrics)
+    return run.metrics
+
+
+def synthetic_distances(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
+    """Per column: Kolmogorov-Smirnov distance (numeric) or total-variation distance (levels); and the
+    largest absolute difference between the correlation matrices of the numeric and binary columns."""
+    from scipy.stats import ks_2samp
+
+    real_encoded = encode_table(schema, real)
+    synthetic_encoded = encode_table(schema, synthetic)
+    distances = {}
+    for j, spec in enumerate(schema.columns):
+        a = real_encoded.values[real_encoded.observed[:, j], j].numpy()
+        b = synthetic_encoded.values[synthetic_encoded.observed[:, j], j].numpy()
+        if spec.kind in ("binary", "categorical"):
+            levels = len(spec.levels)
+            pa = np.bincount(a.astype(int), minlength=levels) / max(len(a), 1)
+            pb = np.bincount(b.astype(int), minlength=levels) / max(len(b), 1)
+            distances[spec.name] = {"total_variation": round(float(0.5 * np.abs(pa - pb).sum()), 4)}
+        else:
+            distances[spec.name] = {"kolmogorov_smirnov": round(float(ks_2samp(a, b).statistic), 4)}
+    correlated = [j for j, spec in enumerate(schema.columns) if spec.kind != "categorical"]
+    result: dict[str, Any] = {"synthetic_vs_test": distances}
+    if len(correlated) >= 2:
+        real_corr = pd.DataFrame(real_encoded.values[:, correlated].numpy()).where(
+            real_encoded.observed[:, correlated].numpy()
+        ).corr()
+        synthetic_corr = pd.DataFrame(synthetic_encoded.values[:, correlated].numpy()).corr()
+        result["max_correlation_difference"] = round(float(np.nanmax(np.abs(real_corr - synthetic_corr).values)), 4)
+    return result
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a CSV file atomically."""
+    return atomic_write(path, lambda stream: stream.write(table.to_csv(index=False).encode("utf-8")))
+
+
+def write_tabular_figures(run: Run, *, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> dict[str, Path]:
+    """Marginals of data and model per column, a pairwise scatter, and for the reference data x3 against x2."""
+    from vaekit import plots
+
+    train, test = tables or tabular_data(run.config)
+    if len(test) == 0:
+        test = train
+    schema = _schema(run)
+    synthetic = sample_rows(run, len(test), seed=2)
+    written = {}
+    real = decode_table(schema, encode_table(schema, test).values, encode_table(schema, test).observed)
+    written["marginals"] = plots.save_figure(
+        plots.column_marginals(real, synthetic, kinds={c.name: c.kind for c in schema.columns}),
+        run.figures / "marginals.png",
+    )
+    numeric = [c.name for c in schema.columns if c.kind in ("real", "positive", "count")][:5]
+    if len(numeric) >= 2:
+        written["pairs"] = plots.save_figure(plots.pairwise_scatter(real, synthetic, numeric), run.figures / "pairs.png")
+    if run.config["data"]["dataset"] == "seed":
+        written["x3_against_x2"] = plots.save_figure(
+            plots.pairwise_scatter(real, synthetic, ["x2", "x3"], title="x3 against x2: is x3 ~ Normal(x2, x1) learnt?"),
+            run.figures / "x3_against_x2.png",
+        )
+    log_path = run.path / "log.csv"
+    if log_path.is_file():
+        written["training_curves"] = plots.save_figure(
+            plots.training_curves(pd.read_csv(log_path), title="ELBO and its terms per epoch"),
+            run.figures / "training_curves.png",
+        )
+    return written
