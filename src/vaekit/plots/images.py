@@ -143,7 +143,7 @@ def _label_rows(ax: Axes, centres: Sequence[float], labels: Sequence[str]) -> No
 def _label_width_inches(labels: Sequence[str], fontsize: float = 10.0) -> float:
     # A rough average glyph width is enough: constrained layout fixes the rest.
     longest = max((len(str(label)) for label in labels), default=0)
-    return 0.15 + 0.55 * fontsize / 72 * longest
+    return 0.25 + 0.62 * fontsize / 72 * longest
 
 
 def image_grid(
