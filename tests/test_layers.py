@@ -20,6 +20,7 @@ ALLOWED = {
     "evaluation": {"models"},
     "data": {"errors", "_io", "schema"},
     "plots": set(),
+    "runs": {"_io", "_version", "data", "errors", "evaluation", "inference", "models", "plots", "schema"},
 }
 
 
