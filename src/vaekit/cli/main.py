@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import shutil
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,24 +28,31 @@ TABULAR_DEFAULTS = {
 }
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _number(kind: type, *, minimum: float, strict: bool, upper: float = math.inf) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` (int or float) at least (``strict``: above) ``minimum``, below ``upper``."""
+    bound = f"above {minimum:g}" if strict else f"at least {minimum:g}"
+    if upper < math.inf:
+        bound += f" and below {int(upper)}"
+    noun = "whole number" if kind is int else "number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {noun}, got {text!r}") from None
+        in_range = (value > minimum if strict else value >= minimum) and value < upper
+        if not in_range:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"expected a {noun} {bound}, got {text}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+_positive_int = _number(int, minimum=1, strict=False)
+_positive_float = _number(float, minimum=0, strict=True)
+_non_negative_int = _number(int, minimum=0, strict=False)
+_non_negative_float = _number(float, minimum=0, strict=False)
+_seed = _number(int, minimum=0, strict=False, upper=2**32)
 
 
 def _layer_widths(text: str) -> tuple[int, ...]:
@@ -56,26 +64,6 @@ def _layer_widths(text: str) -> tuple[int, ...]:
     if not widths or min(widths) < 1:
         raise argparse.ArgumentTypeError(f"layer widths must be positive, got {text!r}")
     return widths
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
-    return value
 
 
 def _add_image_flags(parser: argparse.ArgumentParser, *, hidden: int, encoder_help: str) -> Any:
@@ -98,16 +86,6 @@ def _add_image_flags(parser: argparse.ArgumentParser, *, hidden: int, encoder_he
     arch.add_argument("--encoder", choices=("mlp", "cnn"), default="mlp", help=encoder_help)
     arch.add_argument("--binarize", action="store_true", help="dynamic binarization of the training images")
     return arch
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"a seed must be in 0..{2**32 - 1}, got {value}")
-    return value
 
 
 def _devices(text: str) -> str | int:

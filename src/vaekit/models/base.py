@@ -39,3 +39,23 @@ class VAE(nn.Module, ABC):
     def device(self) -> torch.device:
         """Device of the module's parameters."""
         return next(self.parameters()).device
+
+
+def check_image_architecture(
+    image_shape: tuple[int, ...],
+    z_dim: int,
+    hidden: tuple[int, ...],
+    encoder: str,
+    conv_channels: tuple[int, ...],
+) -> None:
+    """The checks every image model's config shares: a clear ValueError for an unbuildable setting."""
+    if len(image_shape) != 3 or min(image_shape) < 1:
+        raise ValueError(f"image_shape must be positive (channels, height, width), got {image_shape}")
+    if not isinstance(z_dim, int) or z_dim < 1:
+        raise ValueError(f"z_dim must be at least 1, got {z_dim}")
+    if not hidden or min(hidden) < 1:
+        raise ValueError(f"hidden must list positive layer widths, got {hidden}")
+    if encoder not in ("mlp", "cnn"):
+        raise ValueError(f"encoder must be 'mlp' or 'cnn', got {encoder!r}")
+    if encoder == "cnn" and (not conv_channels or min(conv_channels) < 1):
+        raise ValueError(f"conv_channels must list positive channel counts, got {conv_channels}")

@@ -11,7 +11,7 @@ import pyro.distributions as dist
 import torch
 
 from vaekit.heads import BernoulliHead, NormalHead
-from vaekit.models.base import VAE
+from vaekit.models.base import VAE, check_image_architecture
 from vaekit.nn import MLP, ConvDecoder, ConvEncoder
 
 
@@ -50,18 +50,7 @@ class ImageVAEConfig:
         # JSON round-trips give lists; the dataclass is frozen, so normalise through object.__setattr__.
         for name in ("image_shape", "hidden", "conv_channels"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ValueError(
-                f"image_shape must be positive (channels, height, width), got {self.image_shape}"
-            )
-        if not isinstance(self.z_dim, int) or self.z_dim < 1:
-            raise ValueError(f"z_dim must be at least 1, got {self.z_dim}")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden must list positive layer widths, got {self.hidden}")
-        if self.encoder not in ("mlp", "cnn"):
-            raise ValueError(f"encoder must be 'mlp' or 'cnn', got {self.encoder!r}")
-        if self.encoder == "cnn" and (not self.conv_channels or min(self.conv_channels) < 1):
-            raise ValueError(f"conv_channels must list positive channel counts, got {self.conv_channels}")
+        check_image_architecture(self.image_shape, self.z_dim, self.hidden, self.encoder, self.conv_channels)
 
 
 class ImageVAE(VAE):

@@ -27,7 +27,15 @@ from vaekit.errors import VaekitError
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import TrainConfig, fit
 from vaekit.models import TabularVAE, TabularVAEConfig
-from vaekit.runs.store import Run, build_model, load_run, progress_bar, save_model, split_train_val, training_metrics
+from vaekit.runs.store import (
+    Run,
+    build_model,
+    load_run,
+    progress_bar,
+    save_model,
+    split_train_val,
+    training_metrics,
+)
 from vaekit.schema import Schema
 
 #: Share of a user's table held out (seeded) as the test set; the reference data come with their own.
@@ -45,7 +53,9 @@ def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
         parameters = SeedDataParameters(**data["seed_parameters"])
         rows = data.get("rows", SEED_ROWS)
         seed = data["split_seed"]
-        return seed_table(rows, seed=seed, parameters=parameters), seed_table(rows, seed=seed + 1, parameters=parameters)
+        return seed_table(rows, seed=seed, parameters=parameters), seed_table(
+            rows, seed=seed + 1, parameters=parameters
+        )
     table = read_table(data["csv"])
     order = np.random.default_rng(data["split_seed"]).permutation(len(table))
     test_rows = int(round(len(table) * TEST_FRACTION)) if len(table) >= 10 else 0
@@ -272,11 +282,15 @@ def synthetic_distances(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFr
     correlated = [j for j, spec in enumerate(schema.columns) if spec.kind != "categorical"]
     result: dict[str, Any] = {"synthetic_vs_test": distances}
     if len(correlated) >= 2:
-        real_corr = pd.DataFrame(real_encoded.values[:, correlated].numpy()).where(
-            real_encoded.observed[:, correlated].numpy()
-        ).corr()
+        real_corr = (
+            pd.DataFrame(real_encoded.values[:, correlated].numpy())
+            .where(real_encoded.observed[:, correlated].numpy())
+            .corr()
+        )
         synthetic_corr = pd.DataFrame(synthetic_encoded.values[:, correlated].numpy()).corr()
-        result["max_correlation_difference"] = round(float(np.nanmax(np.abs(real_corr - synthetic_corr).values)), 4)
+        result["max_correlation_difference"] = round(
+            float(np.nanmax(np.abs(real_corr - synthetic_corr).values)), 4
+        )
     return result
 
 
@@ -285,8 +299,10 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write(path, lambda stream: stream.write(table.to_csv(index=False).encode("utf-8")))
 
 
-def write_tabular_figures(run: Run, *, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> dict[str, Path]:
-    """Marginals of data and model per column, a pairwise scatter, and for the reference data x3 against x2."""
+def write_tabular_figures(
+    run: Run, *, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None
+) -> dict[str, Path]:
+    """Per-column marginals and a pairwise scatter, data beside model; x3 against x2 for the seed data."""
     from vaekit import plots
 
     train, test = tables or tabular_data(run.config)
@@ -302,10 +318,14 @@ def write_tabular_figures(run: Run, *, tables: tuple[pd.DataFrame, pd.DataFrame]
     )
     numeric = [c.name for c in schema.columns if c.kind in ("real", "positive", "count")][:5]
     if len(numeric) >= 2:
-        written["pairs"] = plots.save_figure(plots.pairwise_scatter(real, synthetic, numeric), run.figures / "pairs.png")
+        written["pairs"] = plots.save_figure(
+            plots.pairwise_scatter(real, synthetic, numeric), run.figures / "pairs.png"
+        )
     if run.config["data"]["dataset"] == "seed":
         written["x3_against_x2"] = plots.save_figure(
-            plots.pairwise_scatter(real, synthetic, ["x2", "x3"], title="x3 against x2: is x3 ~ Normal(x2, x1) learnt?"),
+            plots.pairwise_scatter(
+                real, synthetic, ["x2", "x3"], title="x3 against x2: is x3 ~ Normal(x2, x1) learnt?"
+            ),
             run.figures / "x3_against_x2.png",
         )
     log_path = run.path / "log.csv"
