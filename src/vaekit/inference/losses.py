@@ -55,12 +55,12 @@ def _log_prob_sum(site: dict[str, Any]) -> torch.Tensor:
     return scale_and_mask(log_prob, site["scale"], site["mask"]).sum()
 
 
-def _has_analytic_kl(q: Any, p: Any) -> bool:
+def _analytic_kl(q: Any, p: Any) -> torch.Tensor | None:
+    """KL(q || p) in closed form, or None where PyTorch has no formula for the pair."""
     try:
-        kl_divergence(q, p)
+        return kl_divergence(q, p)
     except NotImplementedError:
-        return False
-    return True
+        return None
 
 
 class TermwiseELBO:
@@ -150,8 +150,9 @@ class TermwiseELBO:
                     "use an enumerating ELBO for discrete latents"
                 )
             # The closed form covers the guide's scale and mask; a model-side mask needs the Monte Carlo form.
-            if self.analytic_kl and site["mask"] is None and _has_analytic_kl(guide_site["fn"], site["fn"]):
-                divergence = kl_divergence(guide_site["fn"], site["fn"])
+            use_closed_form = self.analytic_kl and site["mask"] is None
+            divergence = _analytic_kl(guide_site["fn"], site["fn"]) if use_closed_form else None
+            if divergence is not None:
                 term = scale_and_mask(divergence, guide_site["scale"], guide_site["mask"]).sum()
             else:
                 term = _log_prob_sum(guide_site) - _log_prob_sum(site)
