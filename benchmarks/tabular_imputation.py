@@ -44,7 +44,7 @@ def main() -> None:
         holes.to_csv(path, index=False)
         run = train_tabular(
             {"dataset": "csv", "csv": str(path), "split_seed": 0},
-            TrainConfig(epochs=args.epochs, batch_size=256, lr_schedule="cosine", progress_bar=False),
+            TrainConfig(epochs=args.epochs, batch_size=128, lr_schedule="cosine", progress_bar=False),
             Path(folder) / "run",
             iw_samples=10,
             figures=False,

@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"batch {args.batch_size}, {torch.get_num_threads()} threads, "
-        "default TabularVAE (z 4, hidden 256,256)"
+        "default TabularVAE (z 4, hidden 512,512)"
     )
     medians = {}
     for columns in (10, 100, 1000):

@@ -21,9 +21,9 @@ EXIT_USER_ERROR = 2
 #: Defaults of `train tabular`, where they differ from the image models'.
 TABULAR_DEFAULTS = {
     "epochs": 300,
-    "batch_size": 256,
+    "batch_size": 128,
     "z_dim": 4,
-    "hidden": (256, 256),
+    "hidden": (512, 512),
     "lr_schedule": "cosine",
 }
 

@@ -70,7 +70,7 @@ def train_tabular(
     run_dir: str | Path,
     *,
     z_dim: int = 4,
-    hidden: tuple[int, ...] = (256, 256),
+    hidden: tuple[int, ...] = (512, 512),
     overrides: dict[str, dict[str, str]] | None = None,
     iw_samples: int = DEFAULT_TABULAR_IW_SAMPLES,
     figures: bool = True,
