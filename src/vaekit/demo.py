@@ -126,7 +126,7 @@ def _ss_section(run: Run, figure: Any) -> str:
 def _tabular_section(run: Run, figure: Any) -> str:
     m = run.metrics
     distances = ", ".join(
-        f"{name} {next(iter(value.values())):.3f}" for name, value in m["synthetic_vs_test"].items()
+        f"{name} {next(iter(value.values())):.3f}" for name, value in m["synthetic_vs_test"].items() if value
     )
     return "\n".join(
         [

@@ -174,3 +174,34 @@ def test_seed_table_is_seeded_and_follows_its_parameters():
     assert a.x2.std() == pytest.approx(1.0, abs=0.02)
     with pytest.raises(DataError, match="k0 must be positive"):
         SeedDataParameters(k0=0)
+
+
+def test_levels_keep_every_digit_and_leading_zeros():
+    table = _table(zip=["02139", "10001", "02139"], big=["1234567", "1234568", "1234567"])
+    schema = fit_schema(
+        infer_schema(table, {"zip": {"kind": "categorical"}, "big": {"kind": "categorical"}}), table
+    )
+    assert schema["zip"].levels == ("02139", "10001")
+    assert schema["big"].levels == ("1234567", "1234568")
+
+
+def test_yes_no_columns_are_binary_and_decode_to_their_words():
+    table = _table(smoker=["yes", "No", "yes", None])
+    schema = fit_schema(infer_schema(table), table)
+    assert schema["smoker"].kind == "binary" and schema["smoker"].levels == ("no", "yes")
+    encoded = encode_table(schema, table)
+    assert decode_table(schema, encoded.values, encoded.observed)["smoker"].tolist()[:3] == [
+        "yes",
+        "no",
+        "yes",
+    ]
+
+
+def test_csv_quirks(tmp_path):
+    (tmp_path / "trailing.csv").write_text("a,b\n1,2,\n3,4\n")
+    assert read_table(tmp_path / "trailing.csv").to_dict("list") == {"a": ["1", "3"], "b": ["2", "4"]}
+    (tmp_path / "twice.csv").write_text("a,b,a\n1,2,3\n")
+    with pytest.raises(DataError, match="repeats these column names: a"):
+        read_table(tmp_path / "twice.csv")
+    (tmp_path / "na.csv").write_text("x\n1.5\nNA\n2.5\n")
+    assert read_table(tmp_path / "na.csv")["x"].isna().tolist() == [False, True, False]

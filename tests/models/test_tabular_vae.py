@@ -122,3 +122,25 @@ def test_samples_cover_every_column_in_its_support():
     assert (counts >= 0).all() and torch.equal(counts, counts.round())
     assert set(rows[:, names.index("colour")].tolist()) <= {0.0, 1.0, 2.0}  # never a padding level
     assert set(rows[:, names.index("flag")].tolist()) <= {0.0, 1.0}
+
+
+def test_log_likelihoods_are_in_the_columns_original_units():
+    # Rescaling a real and a positive column by 10 changes each of their cells' density by exactly
+    # -log(10): the network works in standardised units and the model maps back to the original ones.
+    generator = torch.Generator().manual_seed(0)
+    table = pd.DataFrame(
+        {
+            "real": (torch.randn(50, generator=generator) * 3 - 1).tolist(),
+            "positive": (torch.rand(50, generator=generator) * 4 + 0.2).tolist(),
+        }
+    )
+    scaled = table * 10
+    per_cell = []
+    for data in (table, scaled):
+        schema = fit_schema(infer_schema(data), data)
+        encoded = encode_table(schema, data)
+        torch.manual_seed(0)
+        model = TabularVAE(TabularVAEConfig(schema.to_dict(), z_dim=2, hidden=(8,)))
+        torch.manual_seed(1)
+        per_cell.append(model.column_log_likelihood(encoded.values, encoded.observed))
+    assert torch.allclose(per_cell[1], per_cell[0] - torch.log(torch.tensor(10.0)), atol=1e-4)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from vaekit.cli.main import main
-from vaekit.errors import DataError, VaekitError
+from vaekit.errors import DataError
 from vaekit.inference import TrainConfig
 from vaekit.runs import load_run
 from vaekit.runs.tabular import impute_rows, sample_rows, score_rows, train_tabular, write_table
@@ -187,8 +187,36 @@ def test_schema_file_naming_missing_columns(tmp_path, capsys):
     assert "names columns the table lacks: age" in capsys.readouterr().err
 
 
-def test_score_and_impute_refuse_image_runs(tmp_path):
-    with pytest.raises(VaekitError):
-        from vaekit.cli.main import _load_tabular_run
+def test_score_and_impute_refuse_image_runs(tmp_path, capsys):
+    image_run = tmp_path / "image"
+    argv = ["train", "vae", "--epochs", "1", "--hidden", "8", "--z-dim", "2", "--iw-samples", "2"]
+    assert main([*argv, "--no-progress", "--out", str(image_run)]) == 0
+    path, _ = _csv(tmp_path)
+    assert main(["score", str(image_run), "--csv", str(path), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "needs a tabular run" in capsys.readouterr().err
 
-        _load_tabular_run(str(tmp_path))
+
+def test_force_with_a_bad_table_keeps_the_old_run(csv_run, tmp_path, capsys):
+    run, _, _ = csv_run
+    before = sorted(p.name for p in run.path.iterdir())
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,x\n2,\n")
+    schema = tmp_path / "schema.json"
+    schema.write_text('{"b": "positive"}')
+    argv = ["train", "tabular", "--csv", str(bad), "--schema", str(schema), "--force", "--out", str(run.path)]
+    assert main(argv) == 2
+    assert "column 'b'" in capsys.readouterr().err
+    assert sorted(p.name for p in run.path.iterdir()) == before
+
+
+def test_imputing_levels_keeps_observed_cells(csv_run):
+    run, path, _ = csv_run
+    table = pd.read_csv(path).head(30)
+    table.loc[::3, "city"] = np.nan
+    table.loc[1::4, "smoker"] = np.nan
+    completed = impute_rows(run, table)
+    for column in ("city", "smoker"):
+        assert completed[column].notna().all()
+        present = table[column].notna()
+        assert completed.loc[present, column].tolist() == table.loc[present, column].tolist()
+    assert set(completed["city"]) <= {"Oslo", "Lima", "Pune"}

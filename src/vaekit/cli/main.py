@@ -451,7 +451,7 @@ def _print_metrics(run_dir: Path, metrics: dict) -> None:
 def _train_tabular(args: argparse.Namespace) -> int:
     from vaekit.data.tabular import SeedDataParameters, read_schema_file
     from vaekit.inference import TrainConfig
-    from vaekit.runs.tabular import train_tabular
+    from vaekit.runs.tabular import prepare_table, train_tabular
 
     run_dir = _check_run_dir(args.out, args.force)
     train_config = _train_config(args, TrainConfig)
@@ -466,9 +466,10 @@ def _train_tabular(args: argparse.Namespace) -> int:
         }
     else:
         data = {"dataset": "csv", "csv": str(Path(args.csv).resolve()), "split_seed": args.seed}
+    prepared = prepare_table(data, overrides)
     _clear_run_dir(run_dir)
     run = train_tabular(
-        data,
+        prepared,
         train_config,
         run_dir,
         z_dim=args.z_dim,

@@ -55,7 +55,8 @@ SAFE_FILL = {
     "bernoulli": 0.0,
     "categorical": 0.0,
 }
-_TRUE_FALSE = {"true": 1, "false": 0}
+#: Pairs of words read as the two levels of a binary column (compared in lower case).
+_BINARY_PAIRS = (("false", "true"), ("no", "yes"), ("n", "y"), ("f", "t"), ("0", "1"))
 _NUMERIC_SHARE_FOR_TYPO = 0.9
 
 
@@ -77,8 +78,10 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise DataError(f"reading {path} needs pyarrow: pip install pyarrow") from None
         except Exception as error:  # pyarrow raises many types for a bad file
             raise DataError(f"cannot read Parquet file {path}: {error}") from None
+    _check_header(path)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+        # index_col=False: a row with a trailing comma must not shift its values into another column.
+        table = pd.read_csv(path, dtype=str, index_col=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty: it has no header and no rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -86,6 +89,23 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if table.shape[0] == 0:
         raise DataError(f"{path} has a header but no rows")
     return table
+
+
+def _check_header(path: Path) -> None:
+    """Refuse repeated column names, which pandas would silently rename."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as stream:
+            header = next(csv.reader(stream), [])
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text") from None
+    except csv.Error as error:
+        raise DataError(f"cannot parse {path} as CSV: {error}") from None
+    names = [name.strip() for name in header]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path} repeats these column names: {', '.join(repeated)}")
 
 
 def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
@@ -159,7 +179,8 @@ def _infer_kind(name: str, column: pd.Series) -> str:
     parsed = numbers.notna() & present
     if parsed.sum() < present.sum():
         text = column.astype("string").str.strip().str.lower()
-        if set(text[present].unique()) <= set(_TRUE_FALSE):
+        words = set(text[present].unique())
+        if any(words <= set(pair) for pair in _BINARY_PAIRS):
             return "binary"
         share = parsed.sum() / present.sum()
         if share >= _NUMERIC_SHARE_FOR_TYPO:
@@ -218,8 +239,13 @@ def _levels_of(name: str, column: pd.Series, kind: str) -> tuple[str, ...]:
             raise DataError(f"binary column {name!r} has {len(levels)} levels: {', '.join(levels[:5])}")
         if len(levels) == 1:
             only = levels[0]
-            partner = {"0": "1", "1": "0", "false": "true", "true": "false"}.get(only.lower(), f"not {only}")
-            levels = sorted([only, partner], key=_level_sort_key)
+            pair = next((pair for pair in _BINARY_PAIRS if only.lower() in pair), None)
+            if pair is None:
+                raise DataError(
+                    f"binary column {name!r} holds the single level {only!r}, whose partner is unknown; "
+                    "declare it categorical in a schema file"
+                )
+            levels = sorted(set(pair), key=_level_sort_key)
     return tuple(levels)
 
 
@@ -230,23 +256,25 @@ def _level_sort_key(level: str) -> tuple[int, float, str]:
         return (1, 0.0, level.lower())
 
 
+def _format_number(value: float) -> str:
+    """A number as level text without losing digits: whole numbers as integers, others exactly."""
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
 def _level_text(column: pd.Series) -> pd.Series:
-    """Cells as level text; numbers written alike (1, 1.0) are one level."""
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-        values = column.astype(float)
-        text = values.map(lambda v: f"{v:g}" if pd.notna(v) else None)
-        return text.astype("string")
+    """Cells as level text. Numbers become exact text; text stays as written (so '02139' keeps its
+    zero), except that the words of a binary pair (yes/no, true/false...) are compared in lower case."""
+    if pd.api.types.is_bool_dtype(column):
+        return column.map(lambda v: ("true" if v else "false") if pd.notna(v) else None).astype("string")
+    if pd.api.types.is_numeric_dtype(column):
+        return column.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
     text = column.astype("string").str.strip()
     text = text.where(text != "")
-    numbers = pd.to_numeric(text, errors="coerce")
-    as_number = numbers.notna()
-    if as_number.any():
-        text = text.where(
-            ~as_number, numbers.map(lambda v: f"{v:g}" if pd.notna(v) else None).astype("string")
-        )
     lowered = text.str.lower()
-    boolean = lowered.isin(list(_TRUE_FALSE))
-    return text.where(~boolean, lowered)
+    paired = lowered.isin([word for pair in _BINARY_PAIRS for word in pair])
+    return text.where(~paired, lowered)
 
 
 def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
@@ -380,6 +408,9 @@ def decode_table(schema: Schema, values: torch.Tensor | np.ndarray, observed: An
             decoded = column.astype(float)
         series = pd.Series(decoded)
         if observed is not None:
+            if series.dtype.kind == "i":
+                # Nullable integers keep whole numbers whole where cells are missing.
+                series = series.astype("Int64")
             series = series.where(np.asarray(observed)[:, j])
         columns[spec.name] = series
     return pd.DataFrame(columns)

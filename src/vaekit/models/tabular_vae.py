@@ -118,7 +118,8 @@ class TabularVAE(VAE):
         categorical = [j for j, c in enumerate(columns) if c.kind == "categorical"]
         self.register_buffer("_categorical", torch.tensor(categorical, dtype=torch.long), persistent=False)
         self.max_levels = max([len(columns[j].levels) for j in categorical], default=0)
-        level_mask = torch.zeros(len(categorical), max(self.max_levels, 1))
+        # The head has at least 2 levels (a Categorical needs them); levels past a column's own are padding.
+        level_mask = torch.zeros(len(categorical), max(self.max_levels, 2))
         for position, j in enumerate(categorical):
             level_mask[position, len(columns[j].levels) :] = _PADDING_LOGIT
         self.register_buffer("_level_padding", level_mask, persistent=False)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import torch
 from vaekit._io import atomic_write, atomic_write_json
 from vaekit._version import __version__
 from vaekit.data.tabular import (
+    EncodedTable,
     SeedDataParameters,
     decode_table,
     encode_table,
@@ -57,6 +59,11 @@ def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
             rows, seed=seed + 1, parameters=parameters
         )
     table = read_table(data["csv"])
+    if "sha256" in data and _file_hash(data["csv"]) != data["sha256"]:
+        raise VaekitError(
+            f"{data['csv']} has changed since the run was trained: its test rows can no longer be told "
+            "apart from its training rows"
+        )
     order = np.random.default_rng(data["split_seed"]).permutation(len(table))
     test_rows = int(round(len(table) * TEST_FRACTION)) if len(table) >= 10 else 0
     test = table.iloc[np.sort(order[:test_rows])].reset_index(drop=True)
@@ -64,8 +71,44 @@ def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train, test
 
 
+@dataclass(frozen=True)
+class PreparedTable:
+    """A table read, checked, with its fitted schema and encoded training rows: nothing can fail on
+    the data after this, so a caller may clear an old run folder once it has one."""
+
+    data_settings: dict[str, Any]
+    train: pd.DataFrame
+    test: pd.DataFrame
+    schema: Schema
+    train_rows: EncodedTable
+
+
+def prepare_table(
+    data_settings: dict[str, Any], overrides: dict[str, dict[str, str]] | None = None
+) -> PreparedTable:
+    """Read the table, infer and fit the schema (then ``overrides``) and encode the training rows."""
+    config_data = dict(data_settings)
+    if config_data["dataset"] == "csv":
+        config_data["sha256"] = _file_hash(config_data["csv"])
+    train_table, test_table = tabular_data({"data": config_data})
+    whole = pd.concat([train_table, test_table], ignore_index=True)
+    schema = fit_schema(infer_schema(whole, overrides), whole)
+    train_rows = encode_table(schema, train_table)
+    if len(train_rows) < 2:
+        raise VaekitError("the table needs at least 2 training rows")
+    return PreparedTable(config_data, train_table, test_table, schema, train_rows)
+
+
+def _file_hash(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def train_tabular(
-    data_settings: dict[str, Any],
+    data_settings: dict[str, Any] | PreparedTable,
     train_config: TrainConfig,
     run_dir: str | Path,
     *,
@@ -81,20 +124,21 @@ def train_tabular(
 
     ``data_settings`` is ``{"dataset": "seed", "seed_parameters": {...}, "split_seed": S}`` for the
     reference data, or ``{"dataset": "csv", "csv": PATH, "split_seed": S}`` for a user's table
-    (CSV, or Parquet with pyarrow), of which a seeded tenth is held out as the test set. The
-    schema is inferred from the whole table, then ``overrides`` (a schema file's content) apply;
-    ``on_schema`` is called with it before training, so a user can check it.
+    (CSV, or Parquet with pyarrow), of which a seeded tenth is held out as the test set; or a
+    :class:`PreparedTable` from :func:`prepare_table`. The schema is inferred from the whole
+    table, then ``overrides`` (a schema file's content) apply; ``on_schema`` is called with it
+    before training, so a user can check it.
     """
     import lightning as L
 
-    config_data = dict(data_settings)
-    train_table, test_table = tabular_data({"data": config_data})
-    whole = pd.concat([train_table, test_table], ignore_index=True)
-    schema = fit_schema(infer_schema(whole, overrides), whole)
+    prepared = (
+        data_settings if isinstance(data_settings, PreparedTable) else prepare_table(data_settings, overrides)
+    )
+    config_data, schema, train_rows = prepared.data_settings, prepared.schema, prepared.train_rows
+    train_table, test_table = prepared.train, prepared.test
     if on_schema is not None:
         on_schema(schema)
     model_config = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
-    train_rows = encode_table(schema, train_table)
 
     run_path = Path(run_dir)
     run_path.mkdir(parents=True, exist_ok=True)
@@ -109,8 +153,6 @@ def train_tabular(
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(TabularVAE, model_config)
-    if len(train_rows) < 2:
-        raise VaekitError("the table needs at least 2 training rows")
     train_index, val_index = split_train_val(len(train_rows), train_config.val_fraction, train_config.seed)
     result = fit(
         model,
@@ -232,7 +274,10 @@ def evaluate_tabular(
     encoded = encode_table(schema, test)
     model: TabularVAE = run.model  # type: ignore[assignment]
     torch.manual_seed(0)
-    per_cell = model.column_log_likelihood(encoded.values, encoded.observed).mean(0).numpy()
+    cells = model.column_log_likelihood(encoded.values, encoded.observed)
+    counts = encoded.observed.sum(0).clamp_min(1)
+    # Per present cell, so that a column with many missing cells does not look better or worse.
+    per_cell = (cells.sum(0) / counts).numpy()
     total = per_cell.sum()
     metrics: dict[str, Any] = {
         "test_log_likelihood": round(float(scores.mean()), 5),
@@ -243,39 +288,44 @@ def evaluate_tabular(
         "column_expected_log_likelihood": {
             spec.name: round(float(per_cell[j]), 5) for j, spec in enumerate(schema.columns)
         },
-        "column_share_of_log_likelihood": {
-            spec.name: round(float(per_cell[j] / total), 4) for j, spec in enumerate(schema.columns)
-        },
     }
+    # Shares of a sum only mean something when its terms share a sign (densities can exceed 1).
+    if (per_cell <= 0).all() or (per_cell >= 0).all():
+        metrics["column_share_of_log_likelihood"] = {
+            spec.name: round(float(per_cell[j] / total), 4) for j, spec in enumerate(schema.columns)
+        }
     data = run.config["data"]
     if data["dataset"] == "seed":
         truth = seed_log_density(test, SeedDataParameters(**data["seed_parameters"]))
         metrics["true_test_log_likelihood"] = round(float(truth.mean()), 5)
         metrics["gap"] = round(float(truth.mean() - scores.mean()), 5)
         metrics["gap_standard_error"] = round(float((truth - scores).std(ddof=1) / np.sqrt(len(test))), 5)
-    synthetic = sample_rows(run, len(test), seed=1)
-    metrics.update(synthetic_distances(schema, test, synthetic))
+    synthetic = model.sample(len(test), generator=torch.Generator().manual_seed(1))
+    metrics.update(synthetic_distances(schema, encoded, synthetic))
     metrics["evaluation_seconds"] = round(time.perf_counter() - started, 2)
     run.metrics.update(metrics)
     atomic_write_json(run.path / "metrics.json", run.metrics)
     return run.metrics
 
 
-def synthetic_distances(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
-    """Per column: Kolmogorov-Smirnov distance (numeric) or total-variation distance (levels); and the
-    largest absolute difference between the correlation matrices of the numeric and binary columns."""
+def synthetic_distances(schema: Schema, real: EncodedTable, synthetic: torch.Tensor) -> dict[str, Any]:
+    """Per column: Kolmogorov-Smirnov distance (numeric) or total-variation distance (levels) between
+    held-out cells and synthetic rows (encoded, as the model draws them); and the largest absolute
+    difference between the correlation matrices of the numeric and binary columns. ``None`` where a
+    column has no held-out value."""
     from scipy.stats import ks_2samp
 
-    real_encoded = encode_table(schema, real)
-    synthetic_encoded = encode_table(schema, synthetic)
-    distances = {}
+    distances: dict[str, Any] = {}
     for j, spec in enumerate(schema.columns):
-        a = real_encoded.values[real_encoded.observed[:, j], j].numpy()
-        b = synthetic_encoded.values[synthetic_encoded.observed[:, j], j].numpy()
-        if spec.kind in ("binary", "categorical"):
+        a = real.values[real.observed[:, j], j].double().numpy()
+        b = synthetic[:, j].double().numpy()
+        b = b[np.isfinite(b)]
+        if len(a) == 0 or len(b) == 0:
+            distances[spec.name] = None
+        elif spec.kind in ("binary", "categorical"):
             levels = len(spec.levels)
-            pa = np.bincount(a.astype(int), minlength=levels) / max(len(a), 1)
-            pb = np.bincount(b.astype(int), minlength=levels) / max(len(b), 1)
+            pa = np.bincount(a.astype(int), minlength=levels) / len(a)
+            pb = np.bincount(b.astype(int), minlength=levels) / len(b)
             distances[spec.name] = {"total_variation": round(float(0.5 * np.abs(pa - pb).sum()), 4)}
         else:
             distances[spec.name] = {"kolmogorov_smirnov": round(float(ks_2samp(a, b).statistic), 4)}
@@ -283,14 +333,14 @@ def synthetic_distances(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFr
     result: dict[str, Any] = {"synthetic_vs_test": distances}
     if len(correlated) >= 2:
         real_corr = (
-            pd.DataFrame(real_encoded.values[:, correlated].numpy())
-            .where(real_encoded.observed[:, correlated].numpy())
+            pd.DataFrame(real.values[:, correlated].double().numpy())
+            .where(real.observed[:, correlated].numpy())
             .corr()
         )
-        synthetic_corr = pd.DataFrame(synthetic_encoded.values[:, correlated].numpy()).corr()
-        result["max_correlation_difference"] = round(
-            float(np.nanmax(np.abs(real_corr - synthetic_corr).values)), 4
-        )
+        synthetic_corr = pd.DataFrame(synthetic[:, correlated].double().numpy()).corr()
+        difference = np.abs(real_corr - synthetic_corr).to_numpy()
+        finite = difference[np.isfinite(difference)]
+        result["max_correlation_difference"] = round(float(finite.max()), 4) if finite.size else None
     return result
 
 
