@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -464,11 +464,3 @@ def seed_log_density(table: pd.DataFrame, parameters: SeedDataParameters | None 
 
 def _normal_log_density(x: np.ndarray, loc: Any, scale: Any) -> np.ndarray:
     return -0.5 * ((x - loc) / scale) ** 2 - np.log(scale) - 0.5 * math.log(2 * math.pi)
-
-
-SEED_SCHEMA = Schema((ColumnSpec("x1", "positive"), ColumnSpec("x2", "real"), ColumnSpec("x3", "real")))
-
-
-def schema_columns(schema: Schema) -> Sequence[str]:
-    """Column names in schema order."""
-    return schema.names

@@ -149,7 +149,8 @@ def write_figures(run: Run, dataset: ImageDataset | None = None) -> dict[str, Pa
         "samples",
         plots.image_grid(sample_images(run, 64), title="Samples from the prior (pixel probabilities)"),
     )
-    originals = test_images(run, dataset)[:16]
+    images = test_images(run, dataset)
+    originals = images[:16]
     save(
         "reconstructions",
         plots.reconstruction_grid(
@@ -203,7 +204,7 @@ def write_figures(run: Run, dataset: ImageDataset | None = None) -> dict[str, Pa
             decoded = model.decode(points).mean.numpy()
         save("latent_manifold", plots.latent_manifold(decoded, grid, title="Decoded 2-D latent space"))
         with torch.no_grad():
-            means = model.encode(test_images(run, dataset)).mean.numpy()
+            means = model.encode(images).mean.numpy()
         save(
             "latent_means",
             plots.latent_scatter(

@@ -361,7 +361,8 @@ def write_tabular_figures(
     schema = _schema(run)
     synthetic = sample_rows(run, len(test), seed=2)
     written = {}
-    real = decode_table(schema, encode_table(schema, test).values, encode_table(schema, test).observed)
+    encoded = encode_table(schema, test)
+    real = decode_table(schema, encoded.values, encoded.observed)
     written["marginals"] = plots.save_figure(
         plots.column_marginals(real, synthetic, kinds={c.name: c.kind for c in schema.columns}),
         run.figures / "marginals.png",
