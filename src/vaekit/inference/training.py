@@ -123,6 +123,7 @@ def _lightning_module_class() -> type:
             self._sums: dict[str, torch.Tensor | None] = {"train": None, "val": None}
             self._names: dict[str, list[str]] = {"train": [], "val": []}
             self._counts = {"train": 0, "val": 0}
+            self.examples_seen = 0
             self._epoch_start = 0.0
             self._train_seconds = 0.0
 
@@ -145,6 +146,8 @@ def _lightning_module_class() -> type:
             self._sums[stage] = stacked if current is None else current + stacked
             self._names[stage] = list(terms)
             self._counts[stage] += n
+            if stage == "train":
+                self.examples_seen += n
             return result.loss
 
         def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
@@ -261,8 +264,8 @@ class FitResult:
 
 def fit(
     vae: VAE,
-    train: Sequence[torch.Tensor] | Mapping[str, Sequence[torch.Tensor]],
-    val: Sequence[torch.Tensor],
+    train: Sequence[torch.Tensor] | Mapping[str, Sequence[torch.Tensor]] | DataLoader,
+    val: Sequence[torch.Tensor] | DataLoader,
     config: TrainConfig,
     *,
     objective: Objective | None = None,
@@ -280,7 +283,9 @@ def fit(
         Tensors whose rows are examples, passed to ``vae.model``/``vae.guide`` in this order
         (``(images,)`` for the image VAE). ``train`` may also map names to such tensors (the
         labelled and unlabelled parts of a data set): every step then gets one batch of each,
-        as a mapping, the shorter sets cycling until the longest is through.
+        as a mapping, the shorter sets cycling until the longest is through. Either may also be
+        a ready ``DataLoader`` yielding such batches (a table streamed from Parquet, for instance);
+        it is used as it is.
     config:
         Training settings.
     objective:
@@ -301,7 +306,9 @@ def fit(
     pyro.set_rng_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     train_loader: Any
-    if isinstance(train, Mapping):
+    if isinstance(train, DataLoader):
+        train_loader = train
+    elif isinstance(train, Mapping):
         from lightning.pytorch.utilities import CombinedLoader
 
         parts = {name: tensors for name, tensors in train.items() if tensors[0].shape[0] > 0}
@@ -312,11 +319,12 @@ def fit(
             for name, tensors in parts.items()
         }
         train_loader = CombinedLoader(loaders, mode="max_size_cycle")
-        num_train = sum(tensors[0].shape[0] for tensors in parts.values())
     else:
         train_loader = batch_loader(train, config.batch_size, shuffle=True, generator=generator)
-        num_train = train[0].shape[0]
-    val_loader = batch_loader(val, config.batch_size, shuffle=False)
+    if isinstance(val, DataLoader):
+        val_loader = val
+    else:
+        val_loader = batch_loader(val, config.batch_size, shuffle=False)
     if objective is None:
         objective = ELBOObjective(
             TermwiseELBO(max_plate_nesting=vae.max_plate_nesting, num_particles=config.num_particles)
@@ -362,12 +370,11 @@ def fit(
     if module.best_state is not None:
         vae.load_state_dict(module.best_state)
     train_seconds = sum(row["seconds"] for row in module.history)
-    epochs_run = len(module.history)
     return FitResult(
         history=module.history,
         best_epoch=module.best_epoch,
         train_seconds=train_seconds,
-        train_examples=epochs_run * num_train,
+        train_examples=module.examples_seen,
     )
 
 
