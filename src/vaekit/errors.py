@@ -18,3 +18,11 @@ class DataError(VaekitError):
 
 class RunError(VaekitError):
     """A run folder is missing, incomplete or was written by an incompatible version."""
+
+
+class GraphvizError(VaekitError):
+    """Graphviz, the Python package or its ``dot`` program, is missing or failed to draw."""
+
+
+class TrainingDivergedError(VaekitError):
+    """The training loss became NaN or infinite; the last good checkpoint is left in place."""

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vaekit import ImageVAE, ImageVAEConfig, TrainConfig, fit, load_image_dataset
+from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference.training import batch_loader
 
 
@@ -90,7 +91,7 @@ def test_a_non_finite_loss_stops_with_the_epoch_and_step(digits):
         return (batch[0] * float("nan"),) if steps["n"] == 3 else batch
 
     before = _params(model)
-    with pytest.raises(FloatingPointError, match=r"epoch 1, step 2"):
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1, step 3; likely causes: a learning rate"):
         fit(model, (train,), (val,), TrainConfig(epochs=1, progress_bar=False), batch_transform=poison)
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, _params(model), strict=True))
@@ -110,3 +111,104 @@ def test_batch_loader_covers_every_row_once_per_epoch():
 def test_bad_training_settings_are_refused(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
+
+
+def _crash_at_step(step: int):
+    """A batch transform that fails like a killed process would, at the given training step."""
+    seen = {"n": 0}
+
+    def transform(batch):
+        seen["n"] += 1
+        if seen["n"] == step:
+            raise RuntimeError("simulated crash")
+        return batch
+
+    return transform
+
+
+def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(digits, tmp_path):
+    train, val = digits
+    # 1000 rows in batches of 128: 8 steps per epoch. Cosine: the schedule must resume too.
+    config = TrainConfig(epochs=4, lr_schedule="cosine", seed=5, progress_bar=False)
+    whole = _model(2)
+    uninterrupted = fit(whole, (train,), (val,), config, run_dir=tmp_path / "whole")
+
+    stopped = _model(2)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(
+            stopped,
+            (train,),
+            (val,),
+            config,
+            run_dir=tmp_path / "stopped",
+            batch_transform=_crash_at_step(21),
+        )
+    assert torch.load(tmp_path / "stopped/checkpoints/last.ckpt", weights_only=True)["epoch"] == 1
+    resumed_model = _model(99)  # other initial weights: everything must come from the checkpoint
+    resumed = fit(resumed_model, (train,), (val,), config, run_dir=tmp_path / "stopped", resume=True)
+
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3, 4]
+    for before, after in zip(uninterrupted.history, resumed.history, strict=True):
+        assert before["val_elbo"] == after["val_elbo"]
+    assert all(torch.equal(a, b) for a, b in zip(_params(whole), _params(resumed_model), strict=True))
+    last = [
+        torch.load(tmp_path / run / "checkpoints/last.ckpt", weights_only=True)
+        for run in ("whole", "stopped")
+    ]
+    assert last[0]["state_dict"].keys() == last[1]["state_dict"].keys()
+    assert all(torch.equal(last[0]["state_dict"][k], last[1]["state_dict"][k]) for k in last[0]["state_dict"])
+    with open(tmp_path / "stopped" / "log.csv") as stream:
+        assert [int(float(row["epoch"])) for row in csv.DictReader(stream)] == [1, 2, 3, 4]
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(digits, tmp_path):
+    train, val = digits
+    with pytest.raises(VaekitError, match="holds no checkpoint"):
+        fit(
+            _model(),
+            (train,),
+            (val,),
+            TrainConfig(epochs=1, progress_bar=False),
+            run_dir=tmp_path,
+            resume=True,
+        )
+
+
+def test_divergence_keeps_the_last_good_checkpoint(digits, tmp_path):
+    train, val = digits
+    steps = {"n": 0}
+
+    def poison_in_epoch_two(batch):
+        steps["n"] += 1
+        return (batch[0] * float("nan"),) if steps["n"] == 11 else batch
+
+    config = TrainConfig(epochs=3, progress_bar=False)
+    with pytest.raises(
+        TrainingDivergedError, match=r"epoch 2, step 3.*last good checkpoint is kept: .*last.ckpt"
+    ):
+        fit(_model(), (train,), (val,), config, run_dir=tmp_path, batch_transform=poison_in_epoch_two)
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["epoch"] == 0 and checkpoint["vaekit"]["history"][0]["epoch"] == 1
+    assert all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
+    resumed = fit(_model(), (train,), (val,), config, run_dir=tmp_path, resume=True)
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("num_rows", [10, 11, 13])
+def test_distributed_shards_are_disjoint_and_evaluation_covers_each_row_once(monkeypatch, num_rows):
+    from vaekit.inference import training
+
+    shards = {}
+    for rank in range(2):
+        monkeypatch.setattr(training, "rank_and_world_size", lambda rank=rank: (rank, 2))
+        generator = torch.Generator().manual_seed(0)
+        train = list(training._BatchIndices(num_rows, 4, shuffle=True, generator=generator))
+        evaluation = list(training._BatchIndices(num_rows, 4, shuffle=False))
+        assert len(train) == len(training._BatchIndices(num_rows, 4, shuffle=True))
+        assert len(evaluation) == len(training._BatchIndices(num_rows, 4, shuffle=False))
+        shards[rank] = (torch.cat(train), torch.cat(evaluation))
+    # Training: the same number of steps on both ranks, every row seen, padding by at most one row.
+    assert len(shards[0][0]) == len(shards[1][0]) == -(-num_rows // 2)
+    assert set(torch.cat([shards[0][0], shards[1][0]]).tolist()) == set(range(num_rows))
+    # Evaluation: every row exactly once, no padding.
+    assert sorted(torch.cat([shards[0][1], shards[1][1]]).tolist()) == list(range(num_rows))

@@ -32,8 +32,9 @@ class TrainConfig:
     num_particles:
         Samples of z per example in the training ELBO.
     accelerator, devices, strategy, num_nodes:
-        Passed to ``lightning.Trainer`` unchanged (``"cpu"``, ``"gpu"``, ``"auto"``, ...). One device
-        on one node for now: training on several needs per-rank bookkeeping that is not written yet.
+        Passed to ``lightning.Trainer`` unchanged (``"cpu"``, ``"gpu"``, ``"auto"``; ``"ddp"``
+        with ``devices=N``, ``num_nodes=M``). Under data parallelism ``batch_size`` is per device:
+        each step averages the gradients of ``devices * num_nodes`` batches.
     progress_bar:
         Show Lightning's progress bar.
     """
@@ -63,9 +64,7 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if str(self.devices) not in ("1", "auto") or self.num_nodes != 1:
-            raise ValueError(
-                "training on several devices or nodes is not supported yet; use --devices 1 --num-nodes 1"
-            )
+        if self.num_nodes < 1:
+            raise ValueError(f"num_nodes must be at least 1, got {self.num_nodes}")
         if self.early_stopping is not None and self.early_stopping < 1:
             raise ValueError(f"early_stopping patience must be at least 1, got {self.early_stopping}")

@@ -22,8 +22,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from vaekit._io import atomic_write_text
-from vaekit.errors import VaekitError
+from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference.config import TrainConfig
+from vaekit.inference.distributed import rank_and_world_size
 from vaekit.inference.losses import TermwiseELBO
 from vaekit.inference.objectives import Batch, ELBOObjective, Objective, StepResult
 from vaekit.models.base import VAE
@@ -52,7 +53,13 @@ class _TensorBatches(Dataset):
 
 
 class _BatchIndices(Sampler[torch.Tensor]):
-    """Yields one tensor of row indices per batch: a fresh seeded permutation per epoch, or in order."""
+    """Yields one tensor of row indices per batch: a fresh seeded permutation per epoch, or in order.
+
+    Under distributed training each rank takes every ``world``-th row of the same order (all ranks
+    share the generator's seed), so the ranks see disjoint rows. Training (``shuffle``) pads the
+    order by wrapping around so that every rank takes the same number of steps, as gradient
+    synchronisation needs; evaluation never pads, so each row is scored exactly once.
+    """
 
     def __init__(
         self, num_rows: int, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
@@ -64,15 +71,31 @@ class _BatchIndices(Sampler[torch.Tensor]):
             generator,
         )
 
+    def _rows_of_this_rank(self, order: torch.Tensor) -> torch.Tensor:
+        rank, world = rank_and_world_size()
+        if world == 1:
+            return order
+        if self.shuffle:
+            padded = math.ceil(self.num_rows / world) * world
+            order = order.repeat(math.ceil(padded / max(self.num_rows, 1)))[:padded]
+        return order[rank::world]
+
     def __len__(self) -> int:
-        return math.ceil(self.num_rows / self.batch_size)
+        rank, world = rank_and_world_size()
+        if world == 1:
+            rows = self.num_rows
+        elif self.shuffle:
+            rows = math.ceil(self.num_rows / world)
+        else:
+            rows = len(range(rank, self.num_rows, world))
+        return math.ceil(rows / self.batch_size)
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         if self.shuffle:
             order = torch.randperm(self.num_rows, generator=self.generator)
         else:
             order = torch.arange(self.num_rows)
-        return iter(order.split(self.batch_size))
+        return iter(self._rows_of_this_rank(order).split(self.batch_size))
 
 
 def batch_loader(
@@ -103,6 +126,8 @@ def _lightning_module_class() -> type:
             max_epochs: int,
             batch_transform: BatchTransform | None = None,
             epoch_metrics: Callable[[VAE], dict[str, float]] | None = None,
+            seed: int = 0,
+            generators: Sequence[torch.Generator] = (),
         ) -> None:
             super().__init__()
             # Manual optimisation: Lightning's automatic closure machinery costs a tenth of a
@@ -126,6 +151,11 @@ def _lightning_module_class() -> type:
             self.examples_seen = 0
             self._epoch_start = 0.0
             self._train_seconds = 0.0
+            self.seed = seed
+            # The shuffling generators and the global generator are saved in every checkpoint, so
+            # that a resumed run on the CPU draws exactly what the uninterrupted run would have.
+            self.generators = list(generators)
+            self._resumed = False
 
         def configure_optimizers(self) -> Any:
             optimizer = torch.optim.Adam(self.vae.parameters(), lr=self.lr)
@@ -134,10 +164,45 @@ def _lightning_module_class() -> type:
             schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.max_epochs)
             return {"optimizer": optimizer, "lr_scheduler": schedule}
 
-        def on_train_epoch_end(self) -> None:
-            # With manual optimisation Lightning leaves stepping the schedule to the module.
-            if self.lr_schedule != "constant":
-                self.lr_schedulers().step()
+        def on_train_start(self) -> None:
+            if not self._resumed:
+                # Each rank draws its own z: identical draws on every rank would correlate the
+                # gradient noise that data parallelism is meant to average away.
+                pyro.set_rng_seed(self.seed + self.global_rank)
+
+        def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+            # Only tensors and plain Python values: the file must load with weights_only=True.
+            checkpoint["vaekit"] = {
+                "history": [dict(row) for row in self.history],
+                "best_state": self.best_state,
+                "best_val_elbo": float(self.best_val_elbo),
+                "best_epoch": int(self.best_epoch),
+                "examples_seen": int(self.examples_seen),
+                "random_state": {
+                    "torch": torch.get_rng_state(),
+                    "generators": [generator.get_state() for generator in self.generators],
+                },
+            }
+
+        def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+            state = checkpoint.get("vaekit")
+            if state is None:
+                raise VaekitError("the checkpoint was not written by vaekit's training loop")
+            self.history = [dict(row) for row in state["history"]]
+            self.best_state = state["best_state"]
+            self.best_val_elbo = state["best_val_elbo"]
+            self.best_epoch = state["best_epoch"]
+            self.examples_seen = state["examples_seen"]
+            # Restored here, before Lightning creates the epoch's data iterator (which draws from
+            # the global generator), so that the draws continue exactly where the run stopped.
+            random_state = state["random_state"]
+            for generator, saved in zip(self.generators, random_state["generators"], strict=True):
+                generator.set_state(saved)
+            if self.global_rank == 0:
+                torch.set_rng_state(random_state["torch"])
+            else:  # only rank 0's state is saved; the others start a fresh stream per epoch
+                pyro.set_rng_seed(self.seed + self.global_rank + 7919 * int(checkpoint["epoch"] + 1))
+            self._resumed = True
 
         def _accumulate(self, stage: str, result: StepResult) -> torch.Tensor:
             n, terms = result.num_examples, result.terms
@@ -155,10 +220,10 @@ def _lightning_module_class() -> type:
                 batch = self.batch_transform(batch)
             loss = self._accumulate("train", self.objective.training(self.vae, batch))
             if not torch.isfinite(loss):
-                raise FloatingPointError(
+                raise TrainingDivergedError(
                     f"the training loss became {loss.item()} at epoch {self.current_epoch + 1}, "
-                    f"step {batch_idx}; "
-                    "the learning rate may be too high or the data may hold non-finite values"
+                    f"step {batch_idx + 1}; likely causes: a learning rate too high for this model "
+                    "(try a lower --lr) or non-finite values in the data"
                 )
             optimizer = self.optimizers()
             optimizer.zero_grad()
@@ -180,6 +245,15 @@ def _lightning_module_class() -> type:
             count, sums = self._counts[stage], self._sums[stage]
             if sums is None:
                 return {}
+            rank, world = rank_and_world_size()
+            if world > 1:
+                # Every rank saw its own share: sum the shares so that all ranks agree on the
+                # epoch's ELBO, and so on the best epoch and on early stopping.
+                import torch.distributed as dist
+
+                totals = torch.cat([sums.detach(), sums.new_tensor([count])])
+                dist.all_reduce(totals)
+                sums, count = totals[:-1], float(totals[-1])
             means = {
                 f"{stage}_{name}": float(total) / count
                 for name, total in zip(self._names[stage], sums, strict=True)
@@ -191,6 +265,11 @@ def _lightning_module_class() -> type:
         def on_validation_epoch_end(self) -> None:
             if self.trainer.sanity_checking:
                 return
+            # With manual optimisation Lightning leaves stepping the schedule to the module; it is
+            # stepped here, before the epoch's checkpoint is written, so that a resumed run
+            # continues with the schedule where the uninterrupted one would be.
+            if self.lr_schedule != "constant":
+                self.lr_schedulers().step()
             row: dict[str, float] = {"epoch": self.current_epoch + 1}
             row.update(self._epoch_means("train"))
             row.update(self._epoch_means("val"))
@@ -250,12 +329,16 @@ class FitResult:
         Wall-clock seconds of all training epochs (validation excluded).
     train_examples:
         Training examples seen, over all epochs.
+    is_global_zero:
+        Whether this process is the global rank 0; under distributed training only that one
+        should write the run folder.
     """
 
     history: list[dict[str, float]]
     best_epoch: int
     train_seconds: float
     train_examples: int
+    is_global_zero: bool = True
 
     @property
     def examples_per_second(self) -> float:
@@ -272,6 +355,7 @@ def fit(
     run_dir: str | Path | None = None,
     batch_transform: BatchTransform | None = None,
     epoch_metrics: Callable[[VAE], dict[str, float]] | None = None,
+    resume: bool = False,
 ) -> FitResult:
     """Fit ``vae`` by maximising the ELBO with Adam, keeping the weights of the best validation ELBO.
 
@@ -298,13 +382,31 @@ def fit(
     epoch_metrics:
         Called with the model after each epoch; what it returns joins that epoch's row of the
         history (test accuracy per epoch, for instance). It never influences training.
+    resume:
+        Continue from ``run_dir/checkpoints/last.ckpt`` (weights, optimiser, schedule, history,
+        random state) instead of starting afresh. Checkpoints are written atomically after every
+        epoch, so a run killed at any moment resumes from its last finished epoch; on the CPU the
+        resumed run ends with the same weights as an uninterrupted one.
+
+    Raises
+    ------
+    TrainingDivergedError
+        When the loss becomes NaN or infinite; the checkpoints of the epochs before are left
+        in place.
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    checkpoint_path: Path | None = None
+    if resume:
+        if run_dir is None:
+            raise ValueError("resume needs the run_dir whose checkpoint to continue from")
+        checkpoint_path = last_checkpoint(run_dir)
 
     # Seeds the draws of z (and anything else on the global generators) so that a seeded fit of the
     # same initial model repeats exactly on the CPU; the shuffling has its own generator.
     pyro.set_rng_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
+    generators = [generator]
     train_loader: Any
     if isinstance(train, DataLoader):
         train_loader = train
@@ -314,9 +416,11 @@ def fit(
         parts = {name: tensors for name, tensors in train.items() if tensors[0].shape[0] > 0}
         if not parts:
             raise ValueError("the training set is empty")
+        # One generator per part: how many draws one part's shuffling takes never shifts another's.
+        generators = [torch.Generator().manual_seed(config.seed + i) for i in range(len(parts))]
         loaders = {
-            name: batch_loader(tensors, config.batch_size, shuffle=True, generator=generator)
-            for name, tensors in parts.items()
+            name: batch_loader(tensors, config.batch_size, shuffle=True, generator=part_generator)
+            for (name, tensors), part_generator in zip(parts.items(), generators, strict=True)
         }
         train_loader = CombinedLoader(loaders, mode="max_size_cycle")
     else:
@@ -330,7 +434,15 @@ def fit(
             TermwiseELBO(max_plate_nesting=vae.max_plate_nesting, num_particles=config.num_particles)
         )
     module = _lightning_module_class()(
-        vae, objective, config.lr, config.lr_schedule, config.epochs, batch_transform, epoch_metrics
+        vae,
+        objective,
+        config.lr,
+        config.lr_schedule,
+        config.epochs,
+        batch_transform,
+        epoch_metrics,
+        seed=config.seed,
+        generators=generators,
     )
 
     callbacks: list[Any] = []
@@ -357,6 +469,7 @@ def fit(
         trainer = _make_trainer(config, callbacks, logger, checkpointing=run_dir is not None)
     except MisconfigurationException as error:  # a device that is not there, for instance
         raise VaekitError(f"cannot set up training: {error}") from None
+    _move_to_device_once(trainer.strategy.root_device, train_loader, val_loader)
     # Lightning's deterministic mode switches PyTorch's global flag on; leave it as the caller had it.
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     with warnings.catch_warnings():
@@ -364,7 +477,15 @@ def fit(
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
         try:
-            trainer.fit(module, train_loader, val_loader)
+            trainer.fit(module, train_loader, val_loader, ckpt_path=checkpoint_path, weights_only=True)
+        except TrainingDivergedError as error:
+            kept = last_checkpoint_or_none(run_dir)
+            where = (
+                f"; the last good checkpoint is kept: {kept} (continue with --resume after the fix)"
+                if kept is not None
+                else ""
+            )
+            raise TrainingDivergedError(f"{error}{where}") from None
         finally:
             torch.use_deterministic_algorithms(was_deterministic)
     if module.best_state is not None:
@@ -375,7 +496,54 @@ def fit(
         best_epoch=module.best_epoch,
         train_seconds=train_seconds,
         train_examples=module.examples_seen,
+        is_global_zero=trainer.is_global_zero,
     )
+
+
+def last_checkpoint_or_none(run_dir: str | Path | None) -> Path | None:
+    """``run_dir/checkpoints/last.ckpt`` if it exists."""
+    if run_dir is None:
+        return None
+    path = Path(run_dir) / "checkpoints" / "last.ckpt"
+    return path if path.is_file() else None
+
+
+def last_checkpoint(run_dir: str | Path) -> Path:
+    """The checkpoint a resumed run continues from; a clear error when there is none."""
+    path = last_checkpoint_or_none(run_dir)
+    if path is None:
+        raise VaekitError(
+            f"cannot resume {run_dir}: it holds no checkpoint (checkpoints/last.ckpt); "
+            "a run writes one after its first epoch"
+        )
+    return path
+
+
+#: Share of the accelerator's free memory the data may take to be moved there once, whole.
+_DEVICE_MEMORY_SHARE = 0.5
+
+
+def _move_to_device_once(device: torch.device, *loaders: Any) -> None:
+    """Put in-memory data sets on the accelerator once, when they fit, instead of every batch.
+
+    Batches are then gathered on the device and Lightning's per-step transfer has nothing to do.
+    Data that would take more than half the free device memory stay on the host.
+    """
+    if device.type == "cpu":
+        return
+    datasets = [
+        loader.dataset
+        for outer in loaders
+        for loader in (outer.iterables.values() if hasattr(outer, "iterables") else [outer])
+        if isinstance(getattr(loader, "dataset", None), _TensorBatches)
+    ]
+    size = sum(t.numel() * t.element_size() for dataset in datasets for t in dataset.tensors)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if size > _DEVICE_MEMORY_SHARE * free:
+            return
+    for dataset in datasets:
+        dataset.tensors = tuple(t.to(device) for t in dataset.tensors)
 
 
 def _make_trainer(config: TrainConfig, callbacks: list[Any], logger: Any, *, checkpointing: bool) -> Any:
@@ -394,6 +562,8 @@ def _make_trainer(config: TrainConfig, callbacks: list[Any], logger: Any, *, che
         enable_model_summary=False,
         num_sanity_val_steps=0,
         deterministic=True,
+        # vaekit's batch sampler shards the rows itself, without padding the evaluation shards.
+        use_distributed_sampler=False,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from vaekit._io import atomic_write_json
 from vaekit.data import ImageDataset
 from vaekit.inference import TrainConfig, fit
+from vaekit.inference.distributed import is_global_zero
 from vaekit.models import ImageVAE, ImageVAEConfig
 from vaekit.runs.evaluate import evaluate_run, write_figures
 from vaekit.runs.store import (
@@ -36,7 +37,8 @@ def train_image_vae(
     iw_examples: int | None = DEFAULT_IW_EXAMPLES,
     figures: bool = True,
     progress: bool = True,
-) -> Run:
+    resume: bool = False,
+) -> Run | None:
     """Train an :class:`ImageVAE`, evaluate it on the test set and write a complete run folder.
 
     Parameters
@@ -56,6 +58,11 @@ def train_image_vae(
         Write the figures under ``figures/``.
     progress:
         Show progress bars.
+    resume:
+        Continue the run in ``run_dir`` from its last checkpoint (see :func:`vaekit.inference.fit`).
+
+    Returns the run, or ``None`` on the processes other than the global rank 0 of a distributed
+    run: only rank 0 writes the run folder and evaluates.
     """
     import lightning as L
 
@@ -63,7 +70,8 @@ def train_image_vae(
     run_path = Path(run_dir)
     run_path.mkdir(parents=True, exist_ok=True)
     config = run_config("ImageVAE", model_config, train_config, dataset, data_settings)
-    atomic_write_json(run_path / "config.json", config)
+    if is_global_zero():
+        atomic_write_json(run_path / "config.json", config)
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(ImageVAE, model_config)
@@ -81,7 +89,10 @@ def train_image_vae(
         train_config,
         run_dir=run_path,
         batch_transform=binarize_batch if model_config.binarize else None,
+        resume=resume,
     )
+    if not result.is_global_zero:
+        return None
     model = model.cpu().eval()
     save_model(model, run_path / "model.pt")
     run = Run(path=run_path, model=model, config=config)

@@ -14,6 +14,7 @@ from vaekit.data import ImageDataset
 from vaekit.errors import VaekitError
 from vaekit.evaluation import accuracy, clustering_accuracy, predict_classes
 from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fit
+from vaekit.inference.distributed import is_global_zero
 from vaekit.models import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from vaekit.runs.evaluate import evaluate_run, write_figures
 from vaekit.runs.store import (
@@ -94,6 +95,7 @@ def fit_semi_supervised(
     run_dir: str | Path | None = None,
     batch_transform: Callable[[Any], Any] | None = None,
     epoch_metrics: Callable[[Any], dict[str, float]] | None = None,
+    resume: bool = False,
 ) -> tuple[FitResult, SemiSupervisedObjective]:
     """Fit the M2 model on images whose labels are partly missing.
 
@@ -125,6 +127,7 @@ def fit_semi_supervised(
         run_dir=run_dir,
         batch_transform=batch_transform,
         epoch_metrics=epoch_metrics,
+        resume=resume,
     )
     return result, objective
 
@@ -142,13 +145,16 @@ def train_ssvae(
     iw_examples: int | None = DEFAULT_IW_EXAMPLES,
     figures: bool = True,
     progress: bool = True,
-) -> Run:
+    resume: bool = False,
+) -> Run | None:
     """Train the semi-supervised VAE with ``num_labels`` labelled training images and write a run folder.
 
     The validation set is held out of the training set first; ``num_labels`` images of the rest,
     balanced over the classes and chosen by the seed, keep their labels, and the others are
     used without. The test accuracy of q(y | x) is recorded after every epoch (it never
-    influences training) and in ``metrics.json``.
+    influences training) and in ``metrics.json``. ``resume`` continues the run from its last
+    checkpoint. Returns ``None`` on the processes other than the global rank 0 of a distributed
+    run: only rank 0 writes the run folder and evaluates.
     """
     import lightning as L
 
@@ -192,7 +198,8 @@ def train_ssvae(
         labels=len(labelled),
         alpha=objective_alpha,
     )
-    atomic_write_json(run_path / "config.json", config)
+    if is_global_zero():
+        atomic_write_json(run_path / "config.json", config)
     result, objective = fit_semi_supervised(
         model,
         train_images,
@@ -204,7 +211,10 @@ def train_ssvae(
         run_dir=run_path,
         batch_transform=binarize_batch if model_config.binarize else None,
         epoch_metrics=test_accuracy,
+        resume=resume,
     )
+    if not result.is_global_zero:
+        return None
     config["alpha"] = objective.alpha
     atomic_write_json(run_path / "config.json", config)
     model = model.cpu().eval()

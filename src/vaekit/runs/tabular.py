@@ -28,6 +28,7 @@ from vaekit.data.tabular import (
 from vaekit.errors import VaekitError
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import TrainConfig, fit
+from vaekit.inference.distributed import is_global_zero
 from vaekit.models import TabularVAE, TabularVAEConfig
 from vaekit.runs.store import (
     Run,
@@ -119,7 +120,8 @@ def train_tabular(
     figures: bool = True,
     progress: bool = True,
     on_schema: Any = None,
-) -> Run:
+    resume: bool = False,
+) -> Run | None:
     """Train a :class:`TabularVAE` and write a run folder.
 
     ``data_settings`` is ``{"dataset": "seed", "seed_parameters": {...}, "split_seed": S}`` for the
@@ -127,7 +129,9 @@ def train_tabular(
     (CSV, or Parquet with pyarrow), of which a seeded tenth is held out as the test set; or a
     :class:`PreparedTable` from :func:`prepare_table`. The schema is inferred from the whole
     table, then ``overrides`` (a schema file's content) apply; ``on_schema`` is called with it
-    before training, so a user can check it.
+    before training, so a user can check it. ``resume`` continues the run from its last
+    checkpoint. Returns ``None`` on the processes other than the global rank 0 of a distributed
+    run: only rank 0 writes the run folder and evaluates.
     """
     import lightning as L
 
@@ -136,7 +140,7 @@ def train_tabular(
     )
     config_data, schema, train_rows = prepared.data_settings, prepared.schema, prepared.train_rows
     train_table, test_table = prepared.train, prepared.test
-    if on_schema is not None:
+    if on_schema is not None and is_global_zero():
         on_schema(schema)
     model_config = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
 
@@ -149,7 +153,8 @@ def train_tabular(
         "train_config": asdict(train_config),
         "data": config_data,
     }
-    atomic_write_json(run_path / "config.json", config)
+    if is_global_zero():
+        atomic_write_json(run_path / "config.json", config)
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(TabularVAE, model_config)
@@ -160,7 +165,10 @@ def train_tabular(
         (train_rows.values[val_index], train_rows.observed[val_index]),
         train_config,
         run_dir=run_path,
+        resume=resume,
     )
+    if not result.is_global_zero:
+        return None
     model = model.cpu().eval()
     save_model(model, run_path / "model.pt")
     run = Run(path=run_path, model=model, config=config)
