@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import math
 import os
 import secrets
@@ -33,14 +34,37 @@ _TYPE_CODES: dict[int, np.dtype] = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_DIMS = 4
+_CHUNK = 1 << 20
+
+
+def _announced_size(head: bytes) -> int:
+    """Bytes a valid IDX file starting with ``head`` holds; 0 if ``head`` starts no valid header."""
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _TYPE_CODES or not 1 <= head[3] <= _MAX_DIMS:
+        return 0
+    header_len = 4 + 4 * head[3]
+    if len(head) < header_len:
+        return 0
+    shape = np.frombuffer(head, dtype=">u4", count=head[3], offset=4)
+    return header_len + math.prod(int(d) for d in shape) * _TYPE_CODES[head[2]].itemsize
 
 
 def _decompress(raw: bytes, path: Path) -> bytes:
+    """Inflate gzip data, stopping once it holds more than its IDX header announces.
+
+    A gzip bomb (a small file that inflates to gigabytes) is cut short after at most one chunk
+    beyond what its header announces; :func:`read_idx` then refuses its trailing bytes.
+    """
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            chunks = [stream.read(_CHUNK)]  # holds the whole header unless the data end sooner
+            size, limit = len(chunks[0]), _announced_size(chunks[0])
+            while size <= limit and (chunk := stream.read(_CHUNK)):
+                chunks.append(chunk)
+                size += len(chunk)
     # A damaged gzip surfaces as any of these depending on where the damage is.
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"IDX file {path}: corrupt gzip data ({exc})") from exc
+    return b"".join(chunks)
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -72,7 +96,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     except OSError as exc:
         raise DataError(f"IDX file {path} could not be read: {exc}") from exc
 
-    data = _decompress(raw, path) if raw[:2] == _GZIP_MAGIC else raw
+    compressed = raw[:2] == _GZIP_MAGIC
+    data = _decompress(raw, path) if compressed else raw
 
     if len(data) < 4:
         raise DataError(f"IDX file {path}: only {len(data)} bytes, too short for an IDX header")
@@ -95,13 +120,18 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"IDX file {path}: truncated header ({len(data)} of {header_len} bytes)")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = _TYPE_CODES[type_code]
+    if math.prod(d for d in shape if d) * dtype.itemsize > np.iinfo(np.intp).max:
+        # Possible only with a zero dimension (no data at all); numpy refuses such a shape.
+        raise DataError(f"IDX file {path}: shape {shape} of {dtype.name} is too large for an array")
     expected = math.prod(shape) * dtype.itemsize
     actual = len(data) - header_len
     if actual != expected:
         problem = "truncated" if actual < expected else "trailing bytes after the data"
+        # Inflating stops early past the announced size, so a compressed file may hold more.
+        at_least = "at least " if compressed and actual > expected else ""
         raise DataError(
             f"IDX file {path}: {problem}: shape {shape} of {dtype.name} needs {expected} data "
-            f"bytes but the file holds {actual}"
+            f"bytes but the file holds {at_least}{actual}"
         )
 
     array = np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=header_len)

@@ -281,6 +281,8 @@ def load_idx_folder(folder: str | os.PathLike[str], *, name: str | None = None) 
                 f"IDX file {labels_path}: expected 1-D integer labels, got {labels.dtype} of "
                 f"shape {labels.shape}"
             )
+        if 0 in images.shape:
+            raise DataError(f"IDX file {images_path}: holds no images (shape {images.shape})")
         if len(images) != len(labels):
             raise DataError(
                 f"{split} image and label counts differ: {images_path} holds {len(images)} "

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,39 +74,103 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(f"table not found: {path}")
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
-            return pd.read_parquet(path)
+            table = pd.read_parquet(path)
         except ImportError:
             raise DataError(f"reading {path} needs pyarrow: pip install pyarrow") from None
         except Exception as error:  # pyarrow raises many types for a bad file
-            raise DataError(f"cannot read Parquet file {path}: {error}") from None
+            raise DataError(f"cannot read Parquet file {path}: {_first_line(error)}") from None
+        if table.shape[0] == 0:
+            raise DataError(f"Parquet file {path} has no rows")
+        return _check_cells(path, table)
     _check_header(path)
     try:
-        # index_col=False: a row with a trailing comma must not shift its values into another column.
-        table = pd.read_csv(path, dtype=str, index_col=False, skipinitialspace=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: a row with a trailing comma must not shift its values into another column.
+            table = pd.read_csv(path, dtype=str, index_col=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty: it has no header and no rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot parse {path} as CSV: {str(error).splitlines()[0]}") from None
+        raise DataError(f"cannot parse {path} as CSV: {_first_line(error)}") from None
+    for warning in caught:
+        if issubclass(warning.category, pd.errors.ParserWarning):
+            # pandas warns, and drops the extra cells, when a row has more fields than the header.
+            _check_row_lengths(path, table.shape[1])
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if table.shape[0] == 0:
         raise DataError(f"{path} has a header but no rows")
     return table
 
 
+def _first_line(error: BaseException) -> str:
+    """An exception's message cut to its first line, for one-line errors."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _check_header(path: Path) -> None:
-    """Refuse repeated column names, which pandas would silently rename."""
+    """Refuse binary files and repeated column names, which pandas would silently rename."""
     import csv
 
     try:
+        with open(path, "rb") as stream:
+            offset = 0
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                if b"\0" in block:
+                    at = offset + block.index(b"\0")
+                    raise DataError(
+                        f"{path} holds a NUL byte at offset {at}: it is not a UTF-8 CSV file "
+                        "(a binary file, or UTF-16 text?)"
+                    )
+                offset += len(block)
         with open(path, newline="", encoding="utf-8") as stream:
             header = next(csv.reader(stream), [])
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text") from None
     except csv.Error as error:
         raise DataError(f"cannot parse {path} as CSV: {error}") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from None
     names = [name.strip() for name in header]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise DataError(f"{path} repeats these column names: {', '.join(repeated)}")
+        shown = ", ".join(name if name.isprintable() and name else repr(name) for name in repeated)
+        raise DataError(f"{path} repeats these column names: {shown}")
+
+
+def _check_row_lengths(path: Path, width: int) -> None:
+    """Refuse a row with more cells than the header names columns (empty extra cells are harmless)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as stream:
+        reader = csv.reader(stream, skipinitialspace=True)
+        try:
+            next(reader, None)
+            for fields in reader:
+                if any(field.strip() for field in fields[width:]):
+                    raise DataError(
+                        f"{path}: line {reader.line_num} has {len(fields)} cells but the header names "
+                        f"{width} columns; remove the extra cells or name their columns in the header"
+                    )
+        except csv.Error as error:
+            raise DataError(f"cannot parse {path} as CSV: {error}") from None
+
+
+def _check_cells(path: Path, table: pd.DataFrame) -> pd.DataFrame:
+    """Refuse Parquet columns of bytes, lists or records: a cell is a number, text or true/false."""
+    for name in table.columns:
+        column = table[name]
+        if column.dtype != object:
+            continue
+        nested = column.map(lambda cell: isinstance(cell, bytes | bytearray | list | dict | np.ndarray))
+        if nested.any():
+            row = _first_bad_row(nested.astype(bool))
+            raise DataError(
+                f"Parquet file {path}: column {name!r} holds {type(column.iloc[row]).__name__} values (row "
+                f"{row + 1}); vaekit reads numbers, text and true/false cells"
+            )
+    return table
 
 
 def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
@@ -117,7 +182,12 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"schema file not found: {path}")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte order mark is no key
+    except UnicodeDecodeError:
+        raise DataError(f"schema file {path} is not UTF-8 text") from None
+    except OSError as error:
+        raise DataError(f"cannot read schema file {path}: {error.strerror or error}") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
@@ -135,7 +205,7 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
     except DataError:
         raise
     except Exception as error:  # each parser has its own error types
-        raise DataError(f"cannot parse schema file {path}: {str(error).splitlines()[0]}") from None
+        raise DataError(f"cannot parse schema file {path}: {_first_line(error)}") from None
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data = data["columns"]
     if not isinstance(data, dict) or not data:
@@ -148,8 +218,16 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
             raise DataError(f"schema file {path}: column {name!r} needs a kind")
         unknown = set(entry) - {"kind", "family"}
         if unknown:
-            raise DataError(f"schema file {path}: column {name!r} has unknown keys {sorted(unknown)}")
-        overrides[str(name)] = {key: str(value) for key, value in entry.items()}
+            # repr as the key: YAML keys may be numbers or null, which do not sort with text.
+            raise DataError(
+                f"schema file {path}: column {name!r} has unknown keys {sorted(unknown, key=repr)}"
+            )
+        for key, value in entry.items():
+            # Only text: str() of a nested value (a YAML alias bomb) could take forever.
+            if not isinstance(value, str):
+                kind = type(value).__name__
+                raise DataError(f"schema file {path}: the {key} of column {name!r} must be text, not {kind}")
+        overrides[str(name)] = dict(entry)
     return overrides
 
 
@@ -312,11 +390,19 @@ def _validated_numbers(spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray,
     if text_cells.any():
         row = int(np.flatnonzero(text_cells)[0])
         raise DataError(f"text {column.iloc[row]!r} in {spec.kind} column {spec.name!r} at row {row + 1}")
+    # Models work in 32-bit floats: a finite number beyond their range would become infinite, and a
+    # positive one too close to 0 would become 0.
+    with np.errstate(over="ignore", under="ignore"):
+        single = values.astype(np.float32)
     checks = [
         (np.isinf(values), "an infinite value"),
+        (np.isinf(single) & ~np.isinf(values), "a value too large for 32-bit floats (beyond 3.4e38)"),
     ]
     if spec.kind == "positive":
         checks.append((values <= 0, "a zero or negative value (the column is positive)"))
+        checks.append(
+            ((single == 0) & (values > 0), "a value too close to 0 for 32-bit floats (below 1e-45)")
+        )
     if spec.kind == "count":
         checks.append((values < 0, "a negative value (the column holds counts)"))
         checks.append(
