@@ -212,3 +212,48 @@ def test_distributed_shards_are_disjoint_and_evaluation_covers_each_row_once(mon
     assert set(torch.cat([shards[0][0], shards[1][0]]).tolist()) == set(range(num_rows))
     # Evaluation: every row exactly once, no padding.
     assert sorted(torch.cat([shards[0][1], shards[1][1]]).tolist()) == list(range(num_rows))
+
+
+class _RunsCode:
+    """Unpickling this object would call ``Path.touch`` on the marker: code run by loading a file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (type(self.marker).touch, (self.marker,))
+
+
+def test_a_crafted_checkpoint_is_refused_before_it_runs_anything(digits, tmp_path):
+    train, val = digits
+    marker = tmp_path / "code-ran"
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({"epoch": 0, "state_dict": _RunsCode(marker)}, tmp_path / "checkpoints" / "last.ckpt")
+    with pytest.raises(VaekitError, match="crafted to run code.*refusing to unpickle it"):
+        fit(
+            _model(),
+            (train,),
+            (val,),
+            TrainConfig(epochs=1, progress_bar=False),
+            run_dir=tmp_path,
+            resume=True,
+        )
+    assert not marker.exists()
+
+
+def test_in_memory_data_go_to_the_accelerator_once():
+    from lightning.pytorch.utilities import CombinedLoader
+
+    from vaekit.inference.training import _move_to_device_once
+
+    rows = torch.rand(10, 3)
+    single = batch_loader((rows,), 4, shuffle=False)
+    combined = CombinedLoader(
+        {"a": batch_loader((rows,), 4, shuffle=False), "b": batch_loader((rows,), 4, shuffle=False)}
+    )
+    _move_to_device_once(torch.device("cpu"), single)
+    assert single.dataset.tensors[0].device.type == "cpu"
+    # Any non-CPU device: "meta" stands in for a GPU here, which this machine may not have.
+    _move_to_device_once(torch.device("meta"), single, combined)
+    assert single.dataset.tensors[0].device.type == "meta"
+    assert all(loader.dataset.tensors[0].device.type == "meta" for loader in combined.iterables.values())

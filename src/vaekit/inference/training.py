@@ -21,7 +21,7 @@ import pyro
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from vaekit._io import atomic_write_text
+from vaekit._io import atomic_torch_save, atomic_write_text, safe_torch_load
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference.config import TrainConfig
 from vaekit.inference.distributed import rank_and_world_size
@@ -332,6 +332,8 @@ class FitResult:
     is_global_zero:
         Whether this process is the global rank 0; under distributed training only that one
         should write the run folder.
+    world_size, device:
+        How many processes trained together, and the device of this one (``"cuda:0"``, ...).
     """
 
     history: list[dict[str, float]]
@@ -339,6 +341,8 @@ class FitResult:
     train_seconds: float
     train_examples: int
     is_global_zero: bool = True
+    world_size: int = 1
+    device: str = "cpu"
 
     @property
     def examples_per_second(self) -> float:
@@ -495,8 +499,11 @@ def fit(
         history=module.history,
         best_epoch=module.best_epoch,
         train_seconds=train_seconds,
-        train_examples=module.examples_seen,
+        # Each rank counted its own share (all ranks take the same number of steps).
+        train_examples=module.examples_seen * trainer.world_size,
         is_global_zero=trainer.is_global_zero,
+        world_size=trainer.world_size,
+        device=str(trainer.strategy.root_device),
     )
 
 
@@ -546,6 +553,28 @@ def _move_to_device_once(device: torch.device, *loaders: Any) -> None:
         dataset.tensors = tuple(t.to(device) for t in dataset.tensors)
 
 
+def _checkpoint_io() -> Any:
+    """Lightning's checkpoint reader and writer, made safe.
+
+    Lightning writes through a temporary file in the system's temporary folder and moves it into
+    place, which is a copy, not an atomic rename, when that folder is on another file system; and it
+    reads checkpoints with whatever ``weights_only`` it is given. Here the temporary file lies beside
+    the checkpoint and is renamed onto it, and reading never unpickles code.
+    """
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    class _SafeCheckpointIO(TorchCheckpointIO):
+        def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+            atomic_torch_save(path, checkpoint)
+
+        def load_checkpoint(
+            self, path: Any, map_location: Any = None, weights_only: Any = None
+        ) -> dict[str, Any]:
+            return safe_torch_load(path, map_location=map_location or "cpu", what="vaekit checkpoint")
+
+    return _SafeCheckpointIO()
+
+
 def _make_trainer(config: TrainConfig, callbacks: list[Any], logger: Any, *, checkpointing: bool) -> Any:
     import lightning as L
 
@@ -557,6 +586,7 @@ def _make_trainer(config: TrainConfig, callbacks: list[Any], logger: Any, *, che
         num_nodes=config.num_nodes,
         callbacks=callbacks,
         logger=logger,
+        plugins=[_checkpoint_io()],
         enable_checkpointing=checkpointing,
         enable_progress_bar=config.progress_bar,
         enable_model_summary=False,
