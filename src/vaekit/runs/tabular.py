@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import torch
 
 from vaekit._io import atomic_write, atomic_write_json
 from vaekit._version import __version__
+from vaekit.data import streaming
 from vaekit.data.tabular import (
     EncodedTable,
     SeedDataParameters,
@@ -59,6 +61,8 @@ def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
         return seed_table(rows, seed=seed, parameters=parameters), seed_table(
             rows, seed=seed + 1, parameters=parameters
         )
+    if data["dataset"] == "parquet":
+        return _streamed_samples(config)
     table = read_table(data["csv"])
     if "sha256" in data and _file_hash(data["csv"]) != data["sha256"]:
         raise VaekitError(
@@ -86,8 +90,11 @@ class PreparedTable:
 
 def prepare_table(
     data_settings: dict[str, Any], overrides: dict[str, dict[str, str]] | None = None
-) -> PreparedTable:
-    """Read the table, infer and fit the schema (then ``overrides``) and encode the training rows."""
+) -> PreparedTable | PreparedStream:
+    """Read the table, infer and fit the schema (then ``overrides``) and encode the training rows;
+    for a streamed Parquet table (``"dataset": "parquet"``), see :func:`prepare_stream`."""
+    if data_settings["dataset"] == "parquet":
+        return prepare_stream(data_settings, overrides)
     config_data = dict(data_settings)
     if config_data["dataset"] == "csv":
         config_data["sha256"] = _file_hash(config_data["csv"])
@@ -108,8 +115,132 @@ def _file_hash(path: str) -> str:
     return digest.hexdigest()
 
 
+# --- tables streamed from Parquet -------------------------------------------------------------------
+
+#: Settings of a streamed table and their defaults (see :func:`prepare_stream`).
+STREAM_DEFAULTS: dict[str, Any] = {
+    "val_fraction": 0.1,
+    "sample_rows": streaming.DEFAULT_SAMPLE_ROWS,
+    "chunk_rows": streaming.DEFAULT_CHUNK_ROWS,
+    "buffer_rows": streaming.DEFAULT_BUFFER_ROWS,
+    "eval_rows": streaming.DEFAULT_EVAL_ROWS,
+    "workers": 0,
+    # At most this many training batches per epoch (benchmarks and smoke tests); None: all rows.
+    "max_train_batches": None,
+}
+
+
+@dataclass(frozen=True)
+class PreparedStream:
+    """A Parquet table opened, its schema inferred on a sample and fixed, and every cell checked
+    against it (on the global rank 0): nothing can fail on the data after this. ``train`` and
+    ``test`` are bounded seeded samples of the training and test rows, for metrics and figures."""
+
+    data_settings: dict[str, Any]
+    source: streaming.ParquetSource
+    schema: Schema
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def _stream_split(data: dict[str, Any]) -> streaming.StreamSplit:
+    return streaming.StreamSplit(data["split_seed"], data["val_fraction"], TEST_FRACTION)
+
+
+def prepare_stream(
+    data_settings: dict[str, Any], overrides: dict[str, dict[str, str]] | None = None
+) -> PreparedStream:
+    """Open a Parquet file or folder for streaming (``{"dataset": "parquet", "parquet": PATH,
+    "split_seed": S}``, and optionally the keys of :data:`STREAM_DEFAULTS`).
+
+    The schema is inferred and fitted on ``sample_rows`` rows spread over the row groups, then
+    ``overrides`` apply, and it is fixed. One pass over the table then checks every cell against
+    it (a value outside it is an error naming the column, file and row), counts the rows of each
+    part and keeps ``eval_rows`` seeded test (and training) rows for the metrics; the files' hashes
+    are stored, so that ``evaluate`` refuses changed files. Under distributed training only the
+    global rank 0 makes that pass: the other ranks only infer the schema, which comes out the same.
+    """
+    data = {**STREAM_DEFAULTS, **data_settings}
+    for name in ("sample_rows", "chunk_rows", "buffer_rows", "eval_rows"):
+        if int(data[name]) < 1:
+            raise VaekitError(f"{name} must be at least 1, got {data[name]}")
+    source = streaming.ParquetSource.open(data["parquet"])
+    schema, sample_size = streaming.infer_stream_schema(source, overrides, sample_rows=data["sample_rows"])
+    data["schema_sample_rows"] = sample_size
+    split = _stream_split(data)
+    empty = pd.DataFrame({name: pd.Series(dtype=float) for name in schema.names})
+    if not is_global_zero():
+        return PreparedStream(data, source, schema, empty, empty)
+    found = streaming.scan(
+        source,
+        schema,
+        split,
+        keep_rows=data["eval_rows"],
+        chunk_rows=data["chunk_rows"],
+        schema_sample_size=sample_size,
+    )
+    if found.rows["train"] < 2 or found.rows["val"] < 1:
+        raise VaekitError(
+            f"{source.path} has {found.rows['train']} training and {found.rows['val']} validation rows "
+            "after the split: too few to stream; read so small a table with --csv"
+        )
+    data["rows"] = found.rows
+    data["files"] = source.fingerprint()
+    return PreparedStream(data, source, schema, found.samples["train"], found.samples["test"])
+
+
+def _stream_loaders(prepared: PreparedStream, train_config: TrainConfig) -> tuple[Any, Any]:
+    data = prepared.data_settings
+    if data["val_fraction"] != train_config.val_fraction:
+        raise VaekitError(
+            f"the table was split with val_fraction {data['val_fraction']}, the training settings say "
+            f"{train_config.val_fraction}"
+        )
+    common = {
+        "source": prepared.source,
+        "schema": prepared.schema,
+        "split": _stream_split(data),
+        "batch_size": train_config.batch_size,
+        "seed": train_config.seed,
+        "chunk_rows": data["chunk_rows"],
+        "buffer_rows": data["buffer_rows"],
+        "sample_size": data.get("schema_sample_rows"),
+    }
+    train = streaming.StreamingTable(
+        part="train", shuffle=True, max_batches=data.get("max_train_batches"), **common
+    )
+    val = streaming.StreamingTable(part="val", shuffle=False, **common)
+    workers = int(data["workers"])
+    return streaming.streaming_loader(train, workers=workers), streaming.streaming_loader(
+        val, workers=workers
+    )
+
+
+def _streamed_samples(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The seeded samples of training and test rows of a streamed run (one pass over the files)."""
+    data = config["data"]
+    source = streaming.ParquetSource.open(data["parquet"])
+    if "files" in data:
+        now = [(f["name"], f["sha256"]) for f in source.fingerprint()]
+        if now != [(f["name"], f["sha256"]) for f in data["files"]]:
+            raise VaekitError(
+                f"{data['parquet']} has changed since the run was trained: its test rows can no longer be "
+                "told apart from its training rows"
+            )
+    schema = Schema.from_dict(config["model_config"]["schema"])
+    found = streaming.scan(
+        source,
+        schema,
+        _stream_split(data),
+        keep_rows=data["eval_rows"],
+        chunk_rows=data["chunk_rows"],
+        validate=False,
+    )
+    return found.samples["train"], found.samples["test"]
+
+
 def train_tabular(
-    data_settings: dict[str, Any] | PreparedTable,
+    data_settings: dict[str, Any] | PreparedTable | PreparedStream,
     train_config: TrainConfig,
     run_dir: str | Path,
     *,
@@ -126,19 +257,24 @@ def train_tabular(
 
     ``data_settings`` is ``{"dataset": "seed", "seed_parameters": {...}, "split_seed": S}`` for the
     reference data, or ``{"dataset": "csv", "csv": PATH, "split_seed": S}`` for a user's table
-    (CSV, or Parquet with pyarrow), of which a seeded tenth is held out as the test set; or a
-    :class:`PreparedTable` from :func:`prepare_table`. The schema is inferred from the whole
-    table, then ``overrides`` (a schema file's content) apply; ``on_schema`` is called with it
-    before training, so a user can check it. ``resume`` continues the run from its last
-    checkpoint. Returns ``None`` on the processes other than the global rank 0 of a distributed
-    run: only rank 0 writes the run folder and evaluates.
+    (CSV, or Parquet with pyarrow), of which a seeded tenth is held out as the test set;
+    ``{"dataset": "parquet", "parquet": PATH, "split_seed": S, ...}`` for a Parquet file or folder
+    streamed in chunks (:func:`prepare_stream`; its test metrics use a bounded sample of the test
+    rows); or what :func:`prepare_table` returned. The schema is inferred from the whole table (a
+    streamed one: from a sample), then ``overrides`` (a schema file's content) apply;
+    ``on_schema`` is called with it before training, so a user can check it. ``resume`` continues
+    the run from its last checkpoint. Returns ``None`` on the processes other than the global
+    rank 0 of a distributed run: only rank 0 writes the run folder and evaluates.
     """
     import lightning as L
 
-    prepared = (
-        data_settings if isinstance(data_settings, PreparedTable) else prepare_table(data_settings, overrides)
-    )
-    config_data, schema, train_rows = prepared.data_settings, prepared.schema, prepared.train_rows
+    if isinstance(data_settings, PreparedTable | PreparedStream):
+        prepared = data_settings
+    else:
+        if data_settings["dataset"] == "parquet":
+            data_settings = {"val_fraction": train_config.val_fraction, **data_settings}
+        prepared = prepare_table(data_settings, overrides)
+    config_data, schema = prepared.data_settings, prepared.schema
     train_table, test_table = prepared.train, prepared.test
     if on_schema is not None and is_global_zero():
         on_schema(schema)
@@ -158,15 +294,19 @@ def train_tabular(
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(TabularVAE, model_config)
-    train_index, val_index = split_train_val(len(train_rows), train_config.val_fraction, train_config.seed)
-    result = fit(
-        model,
-        (train_rows.values[train_index], train_rows.observed[train_index]),
-        (train_rows.values[val_index], train_rows.observed[val_index]),
-        train_config,
-        run_dir=run_path,
-        resume=resume,
-    )
+    if isinstance(prepared, PreparedStream):
+        train_data, val_data = _stream_loaders(prepared, train_config)
+    else:
+        train_rows = prepared.train_rows
+        train_index, val_index = split_train_val(
+            len(train_rows), train_config.val_fraction, train_config.seed
+        )
+        train_data = (train_rows.values[train_index], train_rows.observed[train_index])
+        val_data = (train_rows.values[val_index], train_rows.observed[val_index])
+    with warnings.catch_warnings():
+        # A streamed table knows its number of batches per epoch exactly, whatever Lightning fears.
+        warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
+        result = fit(model, train_data, val_data, train_config, run_dir=run_path, resume=resume)
     if not result.is_global_zero:
         return None
     model = model.cpu().eval()
@@ -273,9 +413,15 @@ def evaluate_tabular(
         run = load_run(run)
     train, test = tables or tabular_data(run.config)
     evaluated_on = "test rows"
+    streamed = run.config["data"]["dataset"] == "parquet"
+    if streamed:
+        total = run.config["data"].get("rows", {}).get("test", "?")
+        evaluated_on = f"a seeded sample of {len(test)} of the {total} test rows"
     if len(test) == 0:
         # A table of fewer than 10 rows has no test split: its training rows are all there is.
         test, evaluated_on = train, "training rows (the table is too small for a test split)"
+        if streamed:
+            evaluated_on = f"a seeded sample of {len(test)} training rows (the table has no test rows)"
     schema = _schema(run)
     started = time.perf_counter()
     scores = score_rows(run, test, iw_samples=iw_samples, progress=progress)
