@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 from vaekit._io import atomic_write_text
 from vaekit.data import load_image_dataset
 from vaekit.data.tabular import SeedDataParameters
+from vaekit.errors import GraphvizError
 from vaekit.inference import TrainConfig
 from vaekit.models import ImageVAEConfig, SemiSupervisedVAEConfig
 from vaekit.runs import Run, train_image_vae, train_ssvae
+from vaekit.runs.graph import write_model_graph
 from vaekit.runs.tabular import train_tabular
 
 #: Epochs of the demo's image VAE runs on the 1,437 training digits (about 40 s each on 2 cores).
@@ -22,6 +25,18 @@ DEMO_SS_EPOCHS = 100
 #: Rows and epochs of the demo's tabular run on the reference data (about a minute on 2 cores).
 DEMO_TABLE_ROWS = 5000
 DEMO_TABLE_EPOCHS = 150
+#: File (in each flagship run's figures/) of its plate diagram, and what the diagram shows.
+DIAGRAM = "plate_diagram"
+DIAGRAM_CAPTIONS = {
+    "image-vae": "Plate diagram, drawn by Pyro from the model: inside the plate over the images, "
+    "the latent code z (white) generates the observed pixels x (grey)",
+    "ss-vae": "Plate diagram: the latent style z (white) and the label y generate the observed "
+    "pixels x (grey); y is partially observed (half grey): given for the labelled digits, "
+    "summed out for the others",
+    "tabular-vae": "Plate diagram: the latent z (white) generates one site per family, x_gamma (column x1) "
+    "and x_normal (columns x2, x3); each is observed where a cell is present and masked where it is "
+    "missing (half grey)",
+}
 
 
 def run_demo(
@@ -76,9 +91,22 @@ def run_demo(
         iw_samples=iw_samples,
         progress=progress,
     )
+    _draw_diagrams(runs)
     report = out_dir / "report.md"
     atomic_write_text(report, _report(runs, out_dir))
     return report
+
+
+def _draw_diagrams(runs: dict[str, Run]) -> None:
+    """Each flagship's plate diagram in its figures/; without Graphviz, one line says why there are none."""
+    for name in DIAGRAM_CAPTIONS:
+        (runs[name].figures / f"{DIAGRAM}.png").unlink(missing_ok=True)
+    for name in DIAGRAM_CAPTIONS:
+        try:
+            write_model_graph(runs[name], runs[name].figures / f"{DIAGRAM}.png")
+        except GraphvizError as error:
+            print(f"vaekit: the report has no plate diagrams: {error}", file=sys.stderr)
+            return
 
 
 def _metrics_table(run: Run) -> str:
@@ -155,6 +183,10 @@ def _report(runs: dict[str, Run], out_dir: Path) -> str:
         path = (run.figures / f"{name}.png").relative_to(out_dir)
         return f"![{caption}]({path.as_posix()})\n\n*{caption}*\n"
 
+    def diagram(name: str) -> str:
+        drawn = (runs[name].figures / f"{DIAGRAM}.png").is_file()
+        return figure(runs[name], DIAGRAM, DIAGRAM_CAPTIONS[name]) if drawn else ""
+
     config = main.config["model_config"]
     sections = [
         "# vaekit demo\n",
@@ -170,13 +202,16 @@ def _report(runs: dict[str, Run], out_dir: Path) -> str:
         figure(main, "samples", "Samples from the prior (pixel probabilities)"),
         figure(main, "reconstructions", "Test digits (top) and their reconstructions (bottom)"),
         figure(main, "training_curves", "ELBO, reconstruction log-likelihood and KL per epoch"),
+        diagram("image-vae"),
         "### The same model with a 2-D latent space\n",
         f"Run folder: `{flat.path.name}/`.\n",
         _metrics_table(flat) + "\n",
         figure(flat, "latent_manifold", "Digits decoded over a grid of the 2-D latent space"),
         figure(flat, "latent_means", "Posterior means of the test digits, coloured by class"),
         _ss_section(runs["ss-vae"], figure),
+        diagram("ss-vae"),
         _tabular_section(runs["tabular-vae"], figure),
+        diagram("tabular-vae"),
         "## Metrics as JSON\n",
         "```json\n" + json.dumps({name: run.metrics for name, run in runs.items()}, indent=2) + "\n```\n",
     ]
