@@ -17,7 +17,7 @@ from vaekit.distributions import IntensityBernoulli
 from vaekit.inference.losses import TermwiseELBO
 from vaekit.models import VAE, ImageVAE, ImageVAEConfig
 
-ENCODERS = ["mlp", "cnn"]
+ENCODERS = ["mlp", "cnn", "rnn"]
 IMAGE_SHAPES = [(1, 8, 8), (1, 28, 28)]
 Z_DIM = 3
 N = 4
@@ -176,7 +176,8 @@ def test_config_round_trips_through_json(config):
         pytest.param({"hidden": ()}, "hidden", id="hidden-empty"),
         pytest.param({"hidden": (16, 0)}, "hidden", id="hidden-zero"),
         pytest.param({"hidden": (-1,)}, "hidden", id="hidden-negative"),
-        pytest.param({"encoder": "rnn"}, "encoder", id="encoder-unknown"),
+        pytest.param({"encoder": "transformer"}, "encoder", id="encoder-unknown"),
+        pytest.param({"encoder": "rnn", "rnn_cell": "elman"}, "rnn_cell", id="rnn-cell-unknown"),
     ],
 )
 def test_invalid_configs_raise(kwargs, match):

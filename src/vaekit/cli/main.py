@@ -26,6 +26,8 @@ TABULAR_DEFAULTS = {
     "hidden": (512, 512),
     "lr_schedule": "cosine",
 }
+#: Defaults of `train sequence`, where they differ from the image models'.
+SEQUENCE_DEFAULTS = {"epochs": 100, "batch_size": 64, "z_dim": 8, "hidden": 64}
 
 
 def _number(kind: type, *, minimum: float, strict: bool, upper: float = math.inf) -> Callable[[str], Any]:
@@ -66,6 +68,14 @@ def _layer_widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _column_names(text: str) -> tuple[str, ...]:
+    """``a,b,c``: column names."""
+    names = tuple(part.strip() for part in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names like a,b,c, got {text!r}")
+    return names
+
+
 def _add_image_flags(parser: argparse.ArgumentParser, *, hidden: int, encoder_help: str) -> Any:
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -83,7 +93,13 @@ def _add_image_flags(parser: argparse.ArgumentParser, *, hidden: int, encoder_he
         default=(hidden,),
         help=f"hidden layer widths, e.g. {hidden} or 512,256",
     )
-    arch.add_argument("--encoder", choices=("mlp", "cnn"), default="mlp", help=encoder_help)
+    arch.add_argument("--encoder", choices=("mlp", "cnn", "rnn"), default="mlp", help=encoder_help)
+    arch.add_argument(
+        "--rnn-cell",
+        choices=("gru", "lstm"),
+        default="gru",
+        help="cell of the rnn encoder, which reads an image row by row (gru)",
+    )
     arch.add_argument("--binarize", action="store_true", help="dynamic binarization of the training images")
     return arch
 
@@ -120,18 +136,22 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--num-particles", type=_positive_int, default=1, help="samples of z per example (1)")
     group.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, auto (auto)")
     group.add_argument(
-        "--devices", type=_devices, default=1, help="Lightning devices (1; several are not supported yet)"
-    )
-    group.add_argument("--strategy", default="auto", help="Lightning strategy (auto)")
-    group.add_argument(
-        "--num-nodes",
-        type=_positive_int,
+        "--devices",
+        type=_devices,
         default=1,
-        help="Lightning nodes (1; several are not supported yet)",
+        help="Lightning devices per node, e.g. 2 with --strategy ddp (1; --batch-size is per device)",
     )
+    group.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ... (auto)")
+    group.add_argument("--num-nodes", type=_positive_int, default=1, help="Lightning nodes (1)")
     group.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    group.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write")
+    group.add_argument("--out", metavar="RUN_DIR", help="run folder to write (required unless --resume)")
     group.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    group.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last checkpoint, with the settings it was started "
+        "with (other flags are ignored, except --no-progress)",
+    )
 
 
 def _add_evaluation_flags(parser: argparse.ArgumentParser) -> None:
@@ -166,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model and write a run folder")
     models = train.add_subparsers(dest="model", required=True, metavar="MODEL")
     vae = models.add_parser("vae", help="image VAE (Kingma & Welling 2013): z ~ N(0, I), pixels ~ Bernoulli")
-    _add_image_flags(vae, hidden=400, encoder_help="body of encoder and decoder (mlp)")
+    _add_image_flags(
+        vae, hidden=400, encoder_help="body of encoder and decoder; rnn: recurrent encoder, MLP decoder (mlp)"
+    )
     _add_training_flags(vae)
     _add_evaluation_flags(vae)
     vae.set_defaults(handler=_train_vae)
@@ -197,11 +219,55 @@ def build_parser() -> argparse.ArgumentParser:
     tabular = models.add_parser(
         "tabular", help="tabular VAE: columns of different kinds, each with its own likelihood, tied by z"
     )
-    source = tabular.add_argument_group("data").add_mutually_exclusive_group(required=True)
-    source.add_argument("--csv", metavar="FILE", help="table to model (CSV, or Parquet with pyarrow)")
+    # Required, but checked by the handler: a resumed run takes its source from the run folder.
+    source = tabular.add_argument_group("data").add_mutually_exclusive_group(required=False)
+    source.add_argument(
+        "--csv", metavar="FILE", help="table to model, read into memory (CSV, or Parquet with pyarrow)"
+    )
+    source.add_argument(
+        "--parquet",
+        metavar="PATH",
+        help="a Parquet file, or a folder of them, streamed in chunks: tables larger than memory",
+    )
     source.add_argument("--dataset", choices=("seed",), help="the reference data with a known density")
     tabular.add_argument(
         "--schema", metavar="FILE", help="column kinds overriding the inferred ones (JSON/YAML/TOML)"
+    )
+    stream = tabular.add_argument_group("streaming (--parquet)")
+    stream.add_argument(
+        "--sample-rows",
+        type=_positive_int,
+        metavar="N",
+        default=100_000,
+        help="rows, spread over the row groups, that the schema is inferred from (100000)",
+    )
+    stream.add_argument(
+        "--buffer-rows",
+        type=_positive_int,
+        metavar="N",
+        default=262_144,
+        help="rows held for shuffling (262144)",
+    )
+    stream.add_argument(
+        "--chunk-rows",
+        type=_positive_int,
+        metavar="N",
+        default=65_536,
+        help="rows read from a file at a time (65536)",
+    )
+    stream.add_argument(
+        "--eval-rows",
+        type=_positive_int,
+        metavar="N",
+        default=10_000,
+        help="seeded sample of test rows for the test metrics (10000)",
+    )
+    stream.add_argument(
+        "--loader-workers",
+        type=_non_negative_int,
+        metavar="N",
+        default=0,
+        help="reader processes (0: read in the trainer)",
     )
     reference = tabular.add_argument_group("reference data (--dataset seed)")
     reference.add_argument("--k0", type=_positive_float, default=2.0, help="shape of x1 ~ Gamma (2)")
@@ -236,9 +302,55 @@ def build_parser() -> argparse.ArgumentParser:
         lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
     )
 
-    score = commands.add_parser("score", help="log-likelihood of each row of a table under a tabular model")
+    sequence = models.add_parser(
+        "sequence",
+        help="sequence VAE: one z per sequence, recurrent encoder and decoder, a likelihood per step",
+    )
+    # Required, but checked by the handler: a resumed run takes its source from the run folder.
+    source = sequence.add_argument_group("data (long format: one row per sequence and time step)")
+    source.add_argument("--csv", metavar="FILE", help="sequences to model (CSV, or Parquet with pyarrow)")
+    source.add_argument("--id", metavar="COL", help="column naming the sequence of each row")
+    source.add_argument("--time", metavar="COL", help="column ordering the steps (numbers or dates)")
+    source.add_argument(
+        "--value",
+        type=_column_names,
+        metavar="COLS",
+        help="value columns, e.g. temperature,pressure (default: every other column)",
+    )
+    source.add_argument(
+        "--schema", metavar="FILE", help="value column kinds other than real (JSON/YAML/TOML)"
+    )
+    arch = sequence.add_argument_group("model")
+    arch.add_argument(
+        "--z-dim", type=_positive_int, default=SEQUENCE_DEFAULTS["z_dim"], help="latent dimension"
+    )
+    arch.add_argument(
+        "--hidden",
+        type=_positive_int,
+        default=SEQUENCE_DEFAULTS["hidden"],
+        help=f"size of the recurrent state of encoder and decoder ({SEQUENCE_DEFAULTS['hidden']})",
+    )
+    arch.add_argument("--rnn-cell", choices=("gru", "lstm"), default="gru", help="recurrent cell (gru)")
+    arch.add_argument("--rnn-layers", type=_positive_int, default=1, help="stacked recurrent layers (1)")
+    _add_training_flags(sequence)
+    sequence.add_argument(
+        "--iw-samples",
+        type=_positive_int,
+        default=1000,
+        metavar="K",
+        help="importance samples per sequence (1000)",
+    )
+    sequence.set_defaults(
+        handler=_train_sequence,
+        epochs=SEQUENCE_DEFAULTS["epochs"],
+        batch_size=SEQUENCE_DEFAULTS["batch_size"],
+    )
+
+    score = commands.add_parser(
+        "score", help="log-likelihood of each table row or each sequence under a tabular or sequence model"
+    )
     score.add_argument("run_dir", metavar="RUN_DIR")
-    score.add_argument("--csv", required=True, metavar="FILE", help="table to score")
+    score.add_argument("--csv", required=True, metavar="FILE", help="table or long-format sequences to score")
     score.add_argument("--out", required=True, metavar="FILE.csv", help="scores to write")
     score.add_argument(
         "--iw-samples", type=_positive_int, default=1000, metavar="K", help="importance samples (1000)"
@@ -267,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     sample = commands.add_parser(
-        "sample", help="draw images (a PNG grid) or table rows (a CSV file) from a model"
+        "sample", help="draw images (a PNG grid), table rows or sequences (a CSV file) from a model"
     )
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--n", type=_positive_int, default=64, help="number of samples (64)")
@@ -275,8 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--label", type=_non_negative_int, metavar="K", help="class to draw from (models with labels)"
     )
-    sample.add_argument("--out", required=True, metavar="FILE", help="PNG file (images) or CSV file (tables)")
+    sample.add_argument(
+        "--out", required=True, metavar="FILE", help="PNG file (images) or CSV file (tables, sequences)"
+    )
     sample.set_defaults(handler=_sample)
+
+    graph = commands.add_parser("graph", help="draw the plate diagram of a run's model (needs Graphviz)")
+    graph.add_argument("run_dir", metavar="RUN_DIR")
+    graph.add_argument("--out", required=True, metavar="FILE", help="picture to write: .png, .svg or .pdf")
+    graph.add_argument(
+        "--format", choices=("png", "svg", "pdf"), help="format of the picture (default: from the suffix)"
+    )
+    graph.set_defaults(handler=_graph)
 
     demo = commands.add_parser("demo", help="train the flagship models on bundled data and write a report")
     demo.add_argument("--out", default="vaekit-demo", metavar="DIR", help="output folder (vaekit-demo)")
@@ -323,6 +445,76 @@ def _clear_run_dir(run_dir: Path) -> None:
         shutil.rmtree(run_dir)
 
 
+#: The training command's arguments, kept in the run folder so that --resume can repeat them.
+COMMAND_FILE = "command.json"
+#: Arguments that say how to run this process, not what to train; never stored or restored.
+_PROCESS_ARGUMENTS = ("handler", "debug", "resume", "force", "no_progress", "out")
+#: Arguments holding paths, stored resolved so that a run resumes from any folder.
+_PATH_ARGUMENTS = ("data_dir", "csv", "schema", "parquet")
+
+
+def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespace, Path, bool]:
+    """Resolve ``--out``/``--resume``: the arguments to train with, the run folder, whether it resumes.
+
+    Nothing is written yet. Under distributed training the other ranks run this command again;
+    only the global rank 0 checks and later clears the folder.
+    """
+    import json
+
+    from vaekit.errors import VaekitError
+    from vaekit.inference.distributed import is_global_zero
+    from vaekit.inference.training import last_checkpoint
+
+    if args.resume is None:
+        if args.out is None:
+            raise VaekitError("--out RUN_DIR is required (or --resume RUN_DIR to continue a run)")
+        run_dir = _check_run_dir(args.out, args.force) if is_global_zero() else Path(args.out)
+        return args, run_dir, False
+    run_dir = Path(args.resume)
+    if not run_dir.is_dir():
+        raise VaekitError(f"cannot resume {run_dir}: no such folder")
+    try:
+        stored = json.loads((run_dir / COMMAND_FILE).read_text(encoding="utf-8"))
+        stored_command, arguments = stored["command"], dict(stored["arguments"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise VaekitError(
+            f"cannot resume {run_dir}: its {COMMAND_FILE} is missing or unreadable (was it written by "
+            "`vaekit train`?)"
+        ) from None
+    if stored_command != command:
+        raise VaekitError(
+            f"cannot resume {run_dir} with `train {command}`: it is a `train {stored_command}` run"
+        )
+    last_checkpoint(run_dir)
+    if isinstance(arguments.get("hidden"), list):
+        arguments["hidden"] = tuple(arguments["hidden"])
+    unknown = set(arguments) - set(vars(args))
+    if unknown:
+        raise VaekitError(f"cannot resume {run_dir}: it was started with unknown settings {sorted(unknown)}")
+    resumed = argparse.Namespace(**{**vars(args), **arguments, "out": str(run_dir), "force": False})
+    return resumed, run_dir, True
+
+
+def _begin_run(run_dir: Path, args: argparse.Namespace, command: str, resume: bool) -> None:
+    """Clear an old run (inputs are valid by now) and record the command, on rank 0 only."""
+    from vaekit._io import atomic_write_json
+    from vaekit.inference.distributed import is_global_zero
+
+    if resume or not is_global_zero():
+        return
+    _clear_run_dir(run_dir)
+    arguments = {}
+    for name, value in vars(args).items():
+        if name in _PROCESS_ARGUMENTS:
+            continue
+        if name in _PATH_ARGUMENTS and value is not None:
+            value = str(Path(value).resolve())
+        arguments[name] = list(value) if isinstance(value, tuple) else value
+    if arguments.get("data") not in (None, "digits", "mnist", "fashion-mnist"):
+        arguments["data"] = str(Path(arguments["data"]).resolve())
+    atomic_write_json(run_dir / COMMAND_FILE, {"command": command, "arguments": arguments})
+
+
 def _user_config(config_class: type, **fields: Any) -> Any:
     """Build a model config, turning a bad value into a user error."""
     from vaekit.errors import VaekitError
@@ -352,7 +544,7 @@ def _train_ssvae(args: argparse.Namespace) -> int:
     from vaekit.models import SemiSupervisedVAEConfig
     from vaekit.runs import train_ssvae
 
-    run_dir = _check_run_dir(args.out, args.force)
+    args, run_dir, resume = _start_run(args, "ssvae")
     train_config = _train_config(args, TrainConfig)
     dataset, data_settings = _load_data(args)
     model_config = _user_config(
@@ -362,9 +554,10 @@ def _train_ssvae(args: argparse.Namespace) -> int:
         z_dim=args.z_dim,
         hidden=args.hidden,
         encoder=args.encoder,
+        rnn_cell=args.rnn_cell,
         binarize=args.binarize,
     )
-    _clear_run_dir(run_dir)
+    _begin_run(run_dir, args, "ssvae", resume)
     run = train_ssvae(
         dataset,
         model_config,
@@ -376,7 +569,10 @@ def _train_ssvae(args: argparse.Namespace) -> int:
         iw_samples=args.iw_samples,
         iw_examples=args.iw_examples,
         progress=not args.no_progress,
+        resume=resume,
     )
+    if run is None:  # another rank of a distributed run: rank 0 reports
+        return 0
     _print_metrics(run.path, run.metrics)
     return 0
 
@@ -386,7 +582,7 @@ def _train_vae(args: argparse.Namespace) -> int:
     from vaekit.models import ImageVAEConfig
     from vaekit.runs import train_image_vae
 
-    run_dir = _check_run_dir(args.out, args.force)
+    args, run_dir, resume = _start_run(args, "vae")
     train_config = _train_config(args, TrainConfig)
     dataset, data_settings = _load_data(args)
     model_config = _user_config(
@@ -395,9 +591,10 @@ def _train_vae(args: argparse.Namespace) -> int:
         z_dim=args.z_dim,
         hidden=args.hidden,
         encoder=args.encoder,
+        rnn_cell=args.rnn_cell,
         binarize=args.binarize,
     )
-    _clear_run_dir(run_dir)
+    _begin_run(run_dir, args, "vae", resume)
     run = train_image_vae(
         dataset,
         model_config,
@@ -407,7 +604,10 @@ def _train_vae(args: argparse.Namespace) -> int:
         iw_samples=args.iw_samples,
         iw_examples=args.iw_examples,
         progress=not args.no_progress,
+        resume=resume,
     )
+    if run is None:  # another rank of a distributed run: rank 0 reports
+        return 0
     _print_metrics(run.path, run.metrics)
     return 0
 
@@ -450,10 +650,13 @@ def _print_metrics(run_dir: Path, metrics: dict) -> None:
 
 def _train_tabular(args: argparse.Namespace) -> int:
     from vaekit.data.tabular import SeedDataParameters, read_schema_file
+    from vaekit.errors import VaekitError
     from vaekit.inference import TrainConfig
     from vaekit.runs.tabular import prepare_table, train_tabular
 
-    run_dir = _check_run_dir(args.out, args.force)
+    args, run_dir, resume = _start_run(args, "tabular")
+    if args.csv is None and args.dataset is None and args.parquet is None:
+        raise VaekitError("one of the arguments --csv --parquet --dataset is required")
     train_config = _train_config(args, TrainConfig)
     overrides = read_schema_file(args.schema) if args.schema else None
     if args.dataset == "seed":
@@ -464,10 +667,22 @@ def _train_tabular(args: argparse.Namespace) -> int:
             "rows": args.rows,
             "split_seed": args.seed,
         }
+    elif args.parquet is not None:
+        data = {
+            "dataset": "parquet",
+            "parquet": str(Path(args.parquet).resolve()),
+            "split_seed": args.seed,
+            "val_fraction": args.val_fraction,
+            "sample_rows": args.sample_rows,
+            "chunk_rows": args.chunk_rows,
+            "buffer_rows": args.buffer_rows,
+            "eval_rows": args.eval_rows,
+            "workers": args.loader_workers,
+        }
     else:
         data = {"dataset": "csv", "csv": str(Path(args.csv).resolve()), "split_seed": args.seed}
     prepared = prepare_table(data, overrides)
-    _clear_run_dir(run_dir)
+    _begin_run(run_dir, args, "tabular", resume)
     run = train_tabular(
         prepared,
         train_config,
@@ -480,8 +695,60 @@ def _train_tabular(args: argparse.Namespace) -> int:
         on_schema=lambda schema: print(
             f"schema (override with --schema FILE):\n{schema.describe()}", file=sys.stderr
         ),
+        resume=resume,
     )
+    if run is None:  # another rank of a distributed run: rank 0 reports
+        return 0
     keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
+    print(f"{run.path}: " + ", ".join(f"{k}={run.metrics[k]}" for k in keys if k in run.metrics))
+    return 0
+
+
+def _train_sequence(args: argparse.Namespace) -> int:
+    from vaekit.data.tabular import read_schema_file
+    from vaekit.errors import VaekitError
+    from vaekit.inference import TrainConfig
+    from vaekit.runs.sequence import prepare_sequences, train_sequence
+
+    args, run_dir, resume = _start_run(args, "sequence")
+    required = (("--csv", args.csv), ("--id", args.id), ("--time", args.time))
+    missing = [flag for flag, value in required if not value]
+    if missing:
+        raise VaekitError(f"train sequence needs {', '.join(missing)}")
+    train_config = _train_config(args, TrainConfig)
+    overrides = read_schema_file(args.schema) if args.schema else None
+    data = {
+        "csv": str(Path(args.csv).resolve()),
+        "id": args.id,
+        "time": args.time,
+        "value_columns": list(args.value) if args.value else None,
+        "split_seed": args.seed,
+    }
+    prepared = prepare_sequences(data, overrides)
+    print(
+        f"data: {len(prepared.train)} training and {len(prepared.test)} test sequences, "
+        f"{int(prepared.train.lengths.min())} to {int(prepared.train.lengths.max())} steps",
+        file=sys.stderr,
+    )
+    _begin_run(run_dir, args, "sequence", resume)
+    run = train_sequence(
+        prepared,
+        train_config,
+        run_dir,
+        z_dim=args.z_dim,
+        hidden=args.hidden,
+        cell=args.rnn_cell,
+        num_layers=args.rnn_layers,
+        iw_samples=args.iw_samples,
+        progress=not args.no_progress,
+        on_schema=lambda schema: print(
+            f"value columns (override with --schema FILE):\n{schema.describe()}", file=sys.stderr
+        ),
+        resume=resume,
+    )
+    if run is None:  # another rank of a distributed run: rank 0 reports
+        return 0
+    keys = ("test_elbo", "test_log_likelihood", "test_log_likelihood_per_step", "epochs", "seconds_per_epoch")
     print(f"{run.path}: " + ", ".join(f"{k}={run.metrics[k]}" for k in keys if k in run.metrics))
     return 0
 
@@ -490,13 +757,21 @@ def _score(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from vaekit.data.tabular import read_table
+    from vaekit.models import SequenceVAE
+    from vaekit.runs.sequence import score_sequences
     from vaekit.runs.tabular import score_rows, write_table
 
-    run = _load_tabular_run(args.run_dir)
+    out = _csv_out(args.out)
+    run = _load_run_of(args.run_dir, ("TabularVAE", "SequenceVAE"), "a tabular run or a sequence run")
     table = read_table(args.csv)
+    if isinstance(run.model, SequenceVAE):
+        scores = score_sequences(run, table, iw_samples=args.iw_samples, progress=not args.no_progress)
+        write_table(scores, out)
+        print(out)
+        return 0
     scores = score_rows(run, table, iw_samples=args.iw_samples, progress=not args.no_progress)
-    write_table(pd.DataFrame({"row": range(1, len(table) + 1), "log_likelihood": scores}), _csv_out(args.out))
-    print(args.out)
+    write_table(pd.DataFrame({"row": range(1, len(table) + 1), "log_likelihood": scores}), out)
+    print(out)
     return 0
 
 
@@ -521,24 +796,30 @@ def _csv_out(path: str) -> Path:
 
 
 def _load_tabular_run(run_dir: str) -> Any:
+    return _load_run_of(run_dir, ("TabularVAE",), "a tabular run")
+
+
+def _load_run_of(run_dir: str, model_names: tuple[str, ...], wanted: str) -> Any:
     from vaekit.errors import VaekitError
-    from vaekit.models import TabularVAE
     from vaekit.runs import load_run
 
     run = load_run(run_dir)
-    if not isinstance(run.model, TabularVAE):
-        raise VaekitError(f"{run_dir} holds a {type(run.model).__name__}; this command needs a tabular run")
+    if type(run.model).__name__ not in model_names:
+        raise VaekitError(f"{run_dir} holds a {type(run.model).__name__}; this command needs {wanted}")
     return run
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from vaekit.models import TabularVAE
+    from vaekit.models import SequenceVAE, TabularVAE
     from vaekit.runs import evaluate_run, load_run
+    from vaekit.runs.sequence import evaluate_sequences
     from vaekit.runs.tabular import evaluate_tabular
 
     run = load_run(args.run_dir)
     if isinstance(run.model, TabularVAE):
         metrics = evaluate_tabular(run, iw_samples=args.iw_samples, progress=not args.no_progress)
+    elif isinstance(run.model, SequenceVAE):
+        metrics = evaluate_sequences(run, iw_samples=args.iw_samples, progress=not args.no_progress)
     else:
         metrics = evaluate_run(
             run, iw_samples=args.iw_samples, iw_examples=args.iw_examples, progress=not args.no_progress
@@ -550,16 +831,19 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from vaekit import plots
     from vaekit.errors import VaekitError
-    from vaekit.models import TabularVAE
+    from vaekit.models import SequenceVAE, TabularVAE
     from vaekit.runs import load_run, sample_images
+    from vaekit.runs.sequence import sample_sequences
     from vaekit.runs.tabular import sample_rows, write_table
 
     out = Path(args.out)
     run = load_run(args.run_dir)
-    if isinstance(run.model, TabularVAE):
+    if isinstance(run.model, (TabularVAE, SequenceVAE)):
+        kind = "tabular" if isinstance(run.model, TabularVAE) else "sequence"
         if args.label is not None:
-            raise VaekitError("--label needs a model with a class label; a tabular run has none")
-        write_table(sample_rows(run, args.n, seed=args.seed), _csv_out(args.out))
+            raise VaekitError(f"--label needs a model with a class label; a {kind} run has none")
+        draw = sample_rows if kind == "tabular" else sample_sequences
+        write_table(draw(run, args.n, seed=args.seed), _csv_out(args.out))
         print(out)
         return 0
     if out.suffix.lower() != ".png":
@@ -571,6 +855,23 @@ def _sample(args: argparse.Namespace) -> int:
         title = f"{args.n} samples of class {run.config['data']['class_names'][args.label]}"
     plots.save_figure(plots.image_grid(images, title=title), out)
     print(out)
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from vaekit.errors import VaekitError
+    from vaekit.plots.graph import graph_format, require_dot, require_graphviz
+    from vaekit.runs import load_run
+    from vaekit.runs.graph import write_model_graph
+
+    out = Path(args.out)
+    picture_format = graph_format(out, args.format)
+    if out.is_dir():
+        raise VaekitError(f"--out {out} is a folder; name the picture file to write")
+    run = load_run(args.run_dir)
+    require_graphviz()
+    require_dot()
+    print(write_model_graph(run, out, format=picture_format))
     return 0
 
 

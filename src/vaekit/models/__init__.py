@@ -4,6 +4,8 @@ bodies (:mod:`vaekit.nn`) and heads (:mod:`vaekit.heads`)."""
 from vaekit.models.base import VAE as VAE
 from vaekit.models.image_vae import ImageVAE as ImageVAE
 from vaekit.models.image_vae import ImageVAEConfig as ImageVAEConfig
+from vaekit.models.sequence_vae import SequenceVAE as SequenceVAE
+from vaekit.models.sequence_vae import SequenceVAEConfig as SequenceVAEConfig
 from vaekit.models.ss_vae import SemiSupervisedVAE as SemiSupervisedVAE
 from vaekit.models.ss_vae import SemiSupervisedVAEConfig as SemiSupervisedVAEConfig
 from vaekit.models.tabular_vae import TabularVAE as TabularVAE
@@ -15,6 +17,8 @@ __all__ = [
     "ImageVAEConfig",
     "SemiSupervisedVAE",
     "SemiSupervisedVAEConfig",
+    "SequenceVAE",
+    "SequenceVAEConfig",
     "TabularVAE",
     "TabularVAEConfig",
 ]

@@ -47,6 +47,7 @@ def check_image_architecture(
     hidden: tuple[int, ...],
     encoder: str,
     conv_channels: tuple[int, ...],
+    rnn_cell: str = "gru",
 ) -> None:
     """The checks every image model's config shares: a clear ValueError for an unbuildable setting."""
     if len(image_shape) != 3 or min(image_shape) < 1:
@@ -55,7 +56,9 @@ def check_image_architecture(
         raise ValueError(f"z_dim must be at least 1, got {z_dim}")
     if not hidden or min(hidden) < 1:
         raise ValueError(f"hidden must list positive layer widths, got {hidden}")
-    if encoder not in ("mlp", "cnn"):
-        raise ValueError(f"encoder must be 'mlp' or 'cnn', got {encoder!r}")
+    if encoder not in ("mlp", "cnn", "rnn"):
+        raise ValueError(f"encoder must be 'mlp', 'cnn' or 'rnn', got {encoder!r}")
+    if rnn_cell not in ("gru", "lstm"):
+        raise ValueError(f"rnn_cell must be 'gru' or 'lstm', got {rnn_cell!r}")
     if encoder == "cnn" and (not conv_channels or min(conv_channels) < 1):
         raise ValueError(f"conv_channels must list positive channel counts, got {conv_channels}")

@@ -12,7 +12,7 @@ import torch
 
 from vaekit.heads import BernoulliHead, NormalHead
 from vaekit.models.base import VAE, check_image_architecture
-from vaekit.nn import MLP, ConvDecoder, ConvEncoder
+from vaekit.nn import MLP, ConvDecoder, ConvEncoder, ImageRowEncoder
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,16 @@ class ImageVAEConfig:
         Dimension of the latent code z.
     hidden:
         Widths of the MLP bodies' hidden layers (encoder in this order, decoder reversed); with the
-        CNN bodies, the first entry is the width of the fully connected layer.
+        CNN bodies, the first entry is the width of the fully connected layer; with the RNN
+        encoder, the first entry is the size of its recurrent state.
     encoder:
-        ``"mlp"`` (fully connected bodies, as in the paper) or ``"cnn"`` (a convolutional encoder
-        with the matching deconvolutional decoder).
+        ``"mlp"`` (fully connected bodies, as in the paper), ``"cnn"`` (a convolutional encoder
+        with the matching deconvolutional decoder) or ``"rnn"`` (a recurrent encoder that reads the
+        image row by row, ``H`` steps of ``C * W`` features, with the MLP decoder).
     conv_channels:
         Channels of the conv layers when ``encoder="cnn"``.
+    rnn_cell:
+        Recurrent cell when ``encoder="rnn"``: ``"gru"`` or ``"lstm"``.
     binarize:
         Dynamic binarization: training images are resampled as Bernoulli(intensity) at every
         step and the likelihood is a true Bernoulli. Otherwise intensities in ``[0, 1]`` are the
@@ -42,15 +46,18 @@ class ImageVAEConfig:
     image_shape: tuple[int, int, int]
     z_dim: int = 50
     hidden: tuple[int, ...] = (400,)
-    encoder: Literal["mlp", "cnn"] = "mlp"
+    encoder: Literal["mlp", "cnn", "rnn"] = "mlp"
     conv_channels: tuple[int, ...] = (32, 64)
     binarize: bool = False
+    rnn_cell: Literal["gru", "lstm"] = "gru"
 
     def __post_init__(self) -> None:
         # JSON round-trips give lists; the dataclass is frozen, so normalise through object.__setattr__.
         for name in ("image_shape", "hidden", "conv_channels"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
-        check_image_architecture(self.image_shape, self.z_dim, self.hidden, self.encoder, self.conv_channels)
+        check_image_architecture(
+            self.image_shape, self.z_dim, self.hidden, self.encoder, self.conv_channels, self.rnn_cell
+        )
 
 
 class ImageVAE(VAE):
@@ -65,7 +72,8 @@ class ImageVAE(VAE):
 
         z ~ Normal(P_e(f_e(x)))                # loc in R, scale in R+
 
-    where f_e, f_d are MLP (or conv/deconv) bodies and P_e, P_d the Normal and Bernoulli heads.
+    where f_e, f_d are MLP (or conv/deconv) bodies, or a recurrent f_e reading rows with the MLP
+    f_d, and P_e, P_d the Normal and Bernoulli heads.
     """
 
     def __init__(self, config: ImageVAEConfig) -> None:
@@ -73,14 +81,17 @@ class ImageVAE(VAE):
         self.config = config
         shape = config.image_shape
         pixels = math.prod(shape)
-        if config.encoder == "mlp":
-            self.encoder_body = MLP(pixels, config.hidden, flatten_dims=3)
-            self.decoder_body = MLP(config.z_dim, config.hidden[::-1])
-            decoder_out: int | tuple[int, int, int] = self.decoder_body.out_features
-        else:
+        if config.encoder == "cnn":
             self.encoder_body = ConvEncoder(shape, config.conv_channels, out_features=config.hidden[0])
             self.decoder_body = ConvDecoder(config.z_dim, shape, config.conv_channels)
-            decoder_out = self.decoder_body.out_shape
+            decoder_out: int | tuple[int, int, int] = self.decoder_body.out_shape
+        else:
+            if config.encoder == "mlp":
+                self.encoder_body = MLP(pixels, config.hidden, flatten_dims=3)
+            else:
+                self.encoder_body = ImageRowEncoder(shape, config.hidden[0], cell=config.rnn_cell)
+            self.decoder_body = MLP(config.z_dim, config.hidden[::-1])
+            decoder_out = self.decoder_body.out_features
         self.encoder_head = NormalHead(self.encoder_body.out_features, (config.z_dim,))
         self.decoder_head = BernoulliHead(decoder_out, shape, intensity_targets=not config.binarize)
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from vaekit.heads import BernoulliHead, CategoricalHead, NormalHead
 from vaekit.models.base import VAE, check_image_architecture
-from vaekit.nn import MLP, ConditionalMLP, ConvEncoder
+from vaekit.nn import MLP, ConditionalMLP, ConvEncoder, ImageRowEncoder
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,15 @@ class SemiSupervisedVAEConfig:
         Dimension of the latent style code z.
     hidden:
         Hidden layer widths of the MLP bodies (the classifier, the z encoder, and reversed for the
-        decoder); with the CNN encoder, the first entry is the width after the conv layers.
+        decoder); with the CNN encoder, the first entry is the width after the conv layers; with the
+        RNN encoder, the size of its recurrent state.
     encoder:
-        Body of the classifier q(y | x) and of the z encoder q(z | x, y): ``"mlp"`` or ``"cnn"``.
-        The decoder is an MLP either way.
+        Body of the classifier q(y | x) and of the z encoder q(z | x, y): ``"mlp"``, ``"cnn"``, or
+        ``"rnn"`` (a recurrent body reading the image row by row). The decoder is an MLP either way.
     conv_channels:
         Channels of the conv layers when ``encoder="cnn"``.
+    rnn_cell:
+        Recurrent cell when ``encoder="rnn"``: ``"gru"`` or ``"lstm"``.
     binarize:
         Dynamic binarization of training images (see :class:`~vaekit.models.ImageVAEConfig`).
     """
@@ -45,14 +48,17 @@ class SemiSupervisedVAEConfig:
     num_classes: int
     z_dim: int = 50
     hidden: tuple[int, ...] = (500,)
-    encoder: Literal["mlp", "cnn"] = "mlp"
+    encoder: Literal["mlp", "cnn", "rnn"] = "mlp"
     conv_channels: tuple[int, ...] = (32, 64)
     binarize: bool = False
+    rnn_cell: Literal["gru", "lstm"] = "gru"
 
     def __post_init__(self) -> None:
         for name in ("image_shape", "hidden", "conv_channels"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
-        check_image_architecture(self.image_shape, self.z_dim, self.hidden, self.encoder, self.conv_channels)
+        check_image_architecture(
+            self.image_shape, self.z_dim, self.hidden, self.encoder, self.conv_channels, self.rnn_cell
+        )
         if not isinstance(self.num_classes, int) or self.num_classes < 2:
             raise ValueError(f"num_classes must be an integer of at least 2, got {self.num_classes}")
 
@@ -86,9 +92,13 @@ class SemiSupervisedVAE(VAE):
             self.classifier_body = MLP(pixels, config.hidden, flatten_dims=3)
             self.z_features: torch.nn.Module = torch.nn.Flatten(start_dim=-3)
             features = pixels
-        else:
+        elif config.encoder == "cnn":
             self.classifier_body = ConvEncoder(shape, config.conv_channels, out_features=config.hidden[0])
             self.z_features = ConvEncoder(shape, config.conv_channels, out_features=config.hidden[0])
+            features = config.hidden[0]
+        else:
+            self.classifier_body = ImageRowEncoder(shape, config.hidden[0], cell=config.rnn_cell)
+            self.z_features = ImageRowEncoder(shape, config.hidden[0], cell=config.rnn_cell)
             features = config.hidden[0]
         self.classifier_head = CategoricalHead(self.classifier_body.out_features, classes)
         self.z_encoder_body = ConditionalMLP(features, classes, config.hidden[:1])

@@ -8,27 +8,12 @@ from typing import Any
 import pyro
 import pyro.distributions as dist
 import torch
-import torch.nn.functional as F
 
-from vaekit.heads import (
-    BernoulliHead,
-    CategoricalHead,
-    DistributionHead,
-    GammaHead,
-    LogNormalHead,
-    NegativeBinomialHead,
-    NormalHead,
-    PoissonHead,
-)
+from vaekit.heads import NormalHead
 from vaekit.models.base import VAE
+from vaekit.models.columns import ColumnFeatures, ColumnHeads
 from vaekit.nn import MLP
 from vaekit.schema import Schema
-
-#: Families in the order their sites appear in the model.
-FAMILY_ORDER = ("normal", "lognormal", "gamma", "poisson", "negative_binomial", "bernoulli", "categorical")
-# Logit of the padding levels of a categorical column with fewer levels than the widest one: far
-# below any real logit, yet finite, so that no softmax or gradient meets an infinity.
-_PADDING_LOGIT = -1e4
 
 
 @dataclass(frozen=True)
@@ -89,89 +74,18 @@ class TabularVAE(VAE):
         super().__init__()
         self.config = config
         self.schema = Schema.from_dict(config.schema)
-        columns = self.schema.columns
-        self.families = [f for f in FAMILY_ORDER if any(c.family == f for c in columns)]
-        for family in self.families:
-            index = [j for j, c in enumerate(columns) if c.family == family]
-            self.register_buffer(f"_index_{family}", torch.tensor(index, dtype=torch.long), persistent=False)
-            center = torch.tensor([columns[j].center for j in index], dtype=torch.float32)
-            spread = torch.tensor([columns[j].spread for j in index], dtype=torch.float32)
-            self.register_buffer(f"_center_{family}", center, persistent=False)
-            self.register_buffer(f"_spread_{family}", spread, persistent=False)
-
-        numeric = [j for j, c in enumerate(columns) if c.kind in ("real", "positive", "count")]
-        self.register_buffer("_numeric", torch.tensor(numeric, dtype=torch.long), persistent=False)
-        self.register_buffer(
-            "_log_numeric", torch.tensor([columns[j].kind == "positive" for j in numeric]), persistent=False
-        )
-        self.register_buffer(
-            "_log1p_numeric", torch.tensor([columns[j].kind == "count" for j in numeric]), persistent=False
-        )
-        self.register_buffer(
-            "_numeric_center", torch.tensor([columns[j].center for j in numeric], dtype=torch.float32), False
-        )
-        self.register_buffer(
-            "_numeric_spread", torch.tensor([columns[j].spread for j in numeric], dtype=torch.float32), False
-        )
-        binary = [j for j, c in enumerate(columns) if c.kind == "binary"]
-        self.register_buffer("_binary", torch.tensor(binary, dtype=torch.long), persistent=False)
-        categorical = [j for j, c in enumerate(columns) if c.kind == "categorical"]
-        self.register_buffer("_categorical", torch.tensor(categorical, dtype=torch.long), persistent=False)
-        self.max_levels = max([len(columns[j].levels) for j in categorical], default=0)
-        # The head has at least 2 levels (a Categorical needs them); levels past a column's own are padding.
-        level_mask = torch.zeros(len(categorical), max(self.max_levels, 2))
-        for position, j in enumerate(categorical):
-            level_mask[position, len(columns[j].levels) :] = _PADDING_LOGIT
-        self.register_buffer("_level_padding", level_mask, persistent=False)
-
-        in_features = len(numeric) + len(binary) + len(categorical) * self.max_levels + len(columns)
-        self.encoder_body = MLP(in_features, config.hidden)
+        self.column_features = ColumnFeatures(self.schema)
+        self.encoder_body = MLP(self.column_features.out_features, config.hidden)
         self.encoder_head = NormalHead(self.encoder_body.out_features, (config.z_dim,))
         self.decoder_body = MLP(config.z_dim, config.hidden[::-1])
-        width = self.decoder_body.out_features
-        self.decoder_heads = torch.nn.ModuleDict(
-            {
-                family: self._head(family, width, len(self._buffer("index", family)))
-                for family in self.families
-            }
-        )
-
-    def _head(self, family: str, width: int, count: int) -> DistributionHead:
-        if family == "categorical":
-            return CategoricalHead(width, max(self.max_levels, 2), (count,))
-        heads: dict[str, type[DistributionHead]] = {
-            "normal": NormalHead,
-            "lognormal": LogNormalHead,
-            "gamma": GammaHead,
-            "poisson": PoissonHead,
-            "negative_binomial": NegativeBinomialHead,
-            "bernoulli": BernoulliHead,
-        }
-        return heads[family](width, (count,))
-
-    def _buffer(self, kind: str, family: str) -> torch.Tensor:
-        return getattr(self, f"_{kind}_{family}")
+        self.decoder_heads = ColumnHeads(self.schema, self.decoder_body.out_features)
+        self.families = self.decoder_heads.families
 
     # --- the boxes ---------------------------------------------------------------------------------
 
     def features(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         """The encoder's input ``(..., F)``: standardised values (0 where missing) and the missing mask."""
-        parts = []
-        present = observed.to(values.dtype)
-        if len(self._numeric):
-            numbers = values[..., self._numeric]
-            transformed = torch.where(self._log_numeric, numbers.clamp_min(1e-30).log(), numbers)
-            transformed = torch.where(self._log1p_numeric, numbers.clamp_min(0).log1p(), transformed)
-            standardised = (transformed - self._numeric_center) / self._numeric_spread
-            parts.append(standardised * present[..., self._numeric])
-        if len(self._binary):
-            parts.append(values[..., self._binary] * present[..., self._binary])
-        if len(self._categorical):
-            codes = values[..., self._categorical].long().clamp(0, self.max_levels - 1)
-            one_hot = F.one_hot(codes, self.max_levels).to(values.dtype)
-            parts.append((one_hot * present[..., self._categorical].unsqueeze(-1)).flatten(-2))
-        parts.append(1.0 - present)
-        return torch.cat(parts, dim=-1)
+        return self.column_features(values, observed)
 
     def encode(self, values: torch.Tensor, observed: torch.Tensor) -> dist.Independent:
         """q(z | x): the encoded table -> Normal over z with batch shape ``rows``."""
@@ -179,29 +93,7 @@ class TabularVAE(VAE):
 
     def column_distributions(self, z: torch.Tensor) -> dict[str, dist.TorchDistribution]:
         """p(x | z) per family: distributions with batch shape ``(..., columns of the family)``."""
-        hidden = self.decoder_body(z)
-        result = {}
-        for family in self.families:
-            params = self.decoder_heads[family].project(hidden)
-            center, spread = self._buffer("center", family), self._buffer("spread", family)
-            if family == "normal":
-                result[family] = dist.Normal(center + spread * params["loc"], spread * params["scale"])
-            elif family == "lognormal":
-                result[family] = dist.LogNormal(center + spread * params["loc"], spread * params["scale"])
-            elif family == "gamma":
-                # The head works in units of the column's geometric mean exp(center).
-                result[family] = dist.Gamma(params["concentration"], params["rate"] * torch.exp(-center))
-            elif family == "poisson":
-                result[family] = dist.Poisson(params["rate"] * torch.exp(center))
-            elif family == "negative_binomial":
-                result[family] = dist.NegativeBinomial(
-                    params["total_count"], logits=params["logits"] + center
-                )
-            elif family == "bernoulli":
-                result[family] = dist.Bernoulli(logits=params["logits"])
-            else:
-                result[family] = dist.Categorical(logits=params["logits"] + self._level_padding)
-        return result
+        return self.decoder_heads(self.decoder_body(z))
 
     # --- the story -------------------------------------------------------------------------------------
 
@@ -227,7 +119,7 @@ class TabularVAE(VAE):
                 if values is None:
                     pyro.sample(f"x_{family}", column_distribution.to_event(1))
                     continue
-                index = self._buffer("index", family)
+                index = self.decoder_heads.index(family)
                 cells = values[..., index]
                 if family == "categorical":
                     cells = cells.long()
@@ -253,12 +145,6 @@ class TabularVAE(VAE):
 
     # --- uses ----------------------------------------------------------------------------------------------
 
-    def _assemble(self, per_family: dict[str, torch.Tensor], rows_shape: torch.Size) -> torch.Tensor:
-        table = torch.zeros((*rows_shape, len(self.schema.columns)), device=self.device)
-        for family, cells in per_family.items():
-            table[..., self._buffer("index", family)] = cells.to(table.dtype)
-        return table
-
     @torch.no_grad()
     def sample(self, num_samples: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """Encoded synthetic rows ``(N, columns)`` drawn from p(x, z)."""
@@ -266,7 +152,7 @@ class TabularVAE(VAE):
             torch.manual_seed(int(torch.randint(2**31 - 1, (), generator=generator)))
         z = torch.randn((num_samples, self.config.z_dim), device=self.device)
         draws = {family: d.sample() for family, d in self.column_distributions(z).items()}
-        return self._assemble(draws, torch.Size((num_samples,)))
+        return self.decoder_heads.assemble(draws)
 
     @torch.no_grad()
     def posterior_predictive(
@@ -278,17 +164,12 @@ class TabularVAE(VAE):
         (binary, categorical); ``point=False`` draws the cells themselves.
         """
         z = self.encode(values, observed).sample((num_draws,))
-        cells = {}
-        for family, d in self.column_distributions(z).items():
-            if not point:
-                cells[family] = d.sample()
-            elif family == "categorical":
-                cells[family] = d.logits.argmax(-1)
-            elif family == "bernoulli":
-                cells[family] = (d.logits > 0).to(values.dtype)
-            else:
-                cells[family] = d.mean
-        return self._assemble(cells, torch.Size((num_draws, values.shape[0])))
+        distributions = self.column_distributions(z)
+        if point:
+            cells = self.decoder_heads.point_estimates(distributions)
+        else:
+            cells = {family: d.sample() for family, d in distributions.items()}
+        return self.decoder_heads.assemble(cells)
 
     @torch.no_grad()
     def column_log_likelihood(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
@@ -296,7 +177,7 @@ class TabularVAE(VAE):
         z = self.encode(values, observed).sample()
         table = torch.zeros_like(values)
         for family, d in self.column_distributions(z).items():
-            index = self._buffer("index", family)
+            index = self.decoder_heads.index(family)
             cells = values[..., index]
             if family == "categorical":
                 cells = cells.long()

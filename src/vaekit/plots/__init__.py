@@ -7,6 +7,7 @@ object-oriented API only (no pyplot), so figures can be made in any process with
 from vaekit.plots.classification import confusion_matrix
 from vaekit.plots.figures import DEFAULT_DPI, new_figure, save_figure
 from vaekit.plots.images import image_grid, latent_manifold, latent_scatter, reconstruction_grid
+from vaekit.plots.sequences import sequence_samples
 from vaekit.plots.tables import column_marginals, pairwise_scatter
 from vaekit.plots.training import metric_history, training_curves
 
@@ -22,5 +23,6 @@ __all__ = [
     "pairwise_scatter",
     "reconstruction_grid",
     "save_figure",
+    "sequence_samples",
     "training_curves",
 ]

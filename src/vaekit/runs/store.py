@@ -7,6 +7,7 @@ This module is the one place that maps the names stored in files onto classes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import torch
 
-from vaekit._io import atomic_torch_save
+from vaekit._io import atomic_torch_save, safe_torch_load
 from vaekit._version import __version__
 from vaekit.data import ImageDataset, load_image_dataset
 from vaekit.errors import RunError, VaekitError
@@ -25,6 +26,8 @@ from vaekit.models import (
     ImageVAEConfig,
     SemiSupervisedVAE,
     SemiSupervisedVAEConfig,
+    SequenceVAE,
+    SequenceVAEConfig,
     TabularVAE,
     TabularVAEConfig,
 )
@@ -34,6 +37,7 @@ MODEL_TYPES: dict[str, tuple[type[VAE], type]] = {
     "ImageVAE": (ImageVAE, ImageVAEConfig),
     "SemiSupervisedVAE": (SemiSupervisedVAE, SemiSupervisedVAEConfig),
     "TabularVAE": (TabularVAE, TabularVAEConfig),
+    "SequenceVAE": (SequenceVAE, SequenceVAEConfig),
 }
 
 MODEL_FILE_FORMAT = "vaekit-model"
@@ -71,15 +75,7 @@ def save_model(model: VAE, path: str | Path) -> Path:
 def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> VAE:
     """Rebuild a model saved by :func:`save_model`; refuses files that would need unpickling code."""
     path = Path(path)
-    if not path.is_file():
-        raise RunError(f"model file not found: {path}")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
-        raise RunError(
-            f"cannot load {path}: it is not a vaekit model file, is corrupt, or holds objects other than "
-            f"tensors and plain values ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
-        ) from None
+    payload = safe_torch_load(path, map_location=map_location, what="vaekit model file")
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FILE_FORMAT:
         raise RunError(f"{path} is not a vaekit model file")
     if payload.get("version") != MODEL_FILE_VERSION:
@@ -89,13 +85,40 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") ->
         raise RunError(f"{path} holds an unknown model type {name!r}; known: {sorted(MODEL_TYPES)}")
     model_class, config_class = MODEL_TYPES[name]
     try:
-        model = model_class(config_class(**payload["config"]))
+        config = config_class(**payload["config"])
+        _check_weight_shapes(model_class, config, payload["state_dict"])
+        model = model_class(config)
         model.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
+        message = " ".join(str(error).split())  # load_state_dict lists its complaints on several lines
         raise RunError(
-            f"the architecture or weights in {path} are damaged: {type(error).__name__}: {error}"
+            f"the architecture or weights in {path} are damaged: {type(error).__name__}: {message[:300]}"
         ) from None
     return model.eval()
+
+
+def _check_weight_shapes(model_class: type[VAE], config: Any, state_dict: Any) -> None:
+    """Compare the file's tensors with the architecture its config describes, before building it.
+
+    The model is first built on the meta device, which allocates nothing: a crafted config
+    announcing billions of weights is refused instead of exhausting the memory.
+    """
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"state_dict is a {type(state_dict).__name__}, not a dict")
+    try:
+        with torch.device("meta"):
+            skeleton = model_class(config)
+    except Exception:  # noqa: BLE001 - a model that cannot be built without real tensors: the real build decides
+        return
+    expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
+    found = {key: tuple(getattr(value, "shape", ())) for key, value in state_dict.items()}
+    if found != expected:
+        differing = sorted(set(expected.items()) ^ set(found.items()), key=repr)[0][0]
+        raise ValueError(
+            f"the config describes {sum(math.prod(s) for s in expected.values())} weights in "
+            f"{len(expected)} tensors, the file holds {sum(math.prod(s) for s in found.values())} in "
+            f"{len(found)} (first difference: {differing!r})"
+        )
 
 
 # --- runs --------------------------------------------------------------------------------------------
@@ -166,6 +189,8 @@ def training_metrics(result: FitResult, train_config: TrainConfig) -> dict[str, 
         "seconds_per_epoch": round(result.train_seconds / epochs, 3) if epochs else None,
         "train_examples_per_second": round(result.examples_per_second, 1),
         "best_val_elbo": max((row["val_elbo"] for row in result.history), default=None),
+        "processes": result.world_size,
+        "device": result.device,
     }
 
 
