@@ -26,6 +26,8 @@ from vaekit.models import (
     ImageVAEConfig,
     SemiSupervisedVAE,
     SemiSupervisedVAEConfig,
+    SequenceVAE,
+    SequenceVAEConfig,
     TabularVAE,
     TabularVAEConfig,
 )
@@ -82,6 +84,11 @@ def _tabular_vae() -> TabularVAE:
     )
     schema = fit_schema(infer_schema(table), table)
     return TabularVAE(TabularVAEConfig(schema.to_dict(), z_dim=2, hidden=(8,)))
+
+
+def _sequence_vae() -> SequenceVAE:
+    schema = _tabular_vae().schema
+    return SequenceVAE(SequenceVAEConfig(schema.to_dict(), z_dim=2, hidden=8))
 
 
 def _nodes(source: str) -> dict[str, tuple[str, str]]:
@@ -159,6 +166,20 @@ def test_tabular_diagram_has_one_masked_site_per_family_with_its_columns() -> No
     assert "x_poisson ~ Poisson" in source and "columns weight, visits" in source
     assert "x_bernoulli ~ Bernoulli" in source and "column smoker" in source
     assert "x_categorical ~ Categorical" in source and "column colour" in source
+
+
+@needs_graphviz
+def test_sequence_diagram_masks_padded_steps_and_missing_cells() -> None:
+    model = _sequence_vae()
+    source = model_graph(model).source
+    nodes = _nodes(source)
+    sites = {f"x_{column.family}" for column in model.schema.columns}
+    assert _role_of(nodes["z"][0]) == "latent"
+    assert all(_role_of(nodes[site][0]) == "partially observed" for site in sites)
+    assert _edges(source) == {("z", site) for site in sites}
+    assert "padded steps and missing cells masked" in source
+    ((values, observed, lengths),) = example_arguments(model)
+    assert values.shape[:2] == (2, 3) and lengths.tolist() == [3, 2] and not observed.all()
 
 
 def test_example_arguments_hold_each_case_the_diagram_merges() -> None:

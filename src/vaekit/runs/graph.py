@@ -9,7 +9,9 @@ depend on the values), so a run's diagram is drawn without its data at hand:
 - :class:`~vaekit.models.SemiSupervisedVAE`: the batch twice, once with labels and once without, so
   that y is observed in one trace and latent in the other: partially observed;
 - :class:`~vaekit.models.TabularVAE`: rows drawn from the model with some cells of every column
-  missing, so that each column site is observed where present and masked where missing.
+  missing, so that each column site is observed where present and masked where missing;
+- :class:`~vaekit.models.SequenceVAE`: sequences drawn from the model, one shorter than the other
+  and with missing cells, so that padded steps and missing cells show as masked.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 
 from vaekit.errors import VaekitError
-from vaekit.models import VAE, ImageVAE, SemiSupervisedVAE, TabularVAE
+from vaekit.models import VAE, ImageVAE, SemiSupervisedVAE, SequenceVAE, TabularVAE
 from vaekit.plots.graph import DiagramSite, require_graphviz, save_graph, style_plate_diagram
 from vaekit.runs.store import Run
 
@@ -37,7 +39,10 @@ EXAMPLE_ROWS = 2
 _PARTIAL_NOTES = {
     SemiSupervisedVAE: "given where labelled, summed out where not",
     TabularVAE: "missing cells masked",
+    SequenceVAE: "padded steps and missing cells masked",
 }
+#: Steps of the example sequences.
+EXAMPLE_STEPS = 3
 
 
 def example_arguments(model: VAE) -> list[tuple[Any, ...]]:
@@ -51,6 +56,14 @@ def example_arguments(model: VAE) -> list[tuple[Any, ...]]:
         # A checkerboard of present cells: every column has a present and a missing cell.
         observed = (torch.arange(rows)[:, None] + torch.arange(columns)[None, :]) % 2 == 0
         return [(values, observed.to(device))]
+    if isinstance(model, SequenceVAE):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            values = model.sample(EXAMPLE_ROWS, EXAMPLE_STEPS)
+        observed = torch.ones(values.shape, dtype=torch.bool)
+        observed[0, 0] = False
+        lengths = torch.tensor([EXAMPLE_STEPS, EXAMPLE_STEPS - 1])
+        return [(values, observed.to(device), lengths.to(device))]
     if isinstance(model, (ImageVAE, SemiSupervisedVAE)):
         images = torch.zeros((EXAMPLE_ROWS, *model.config.image_shape), device=device)
         if isinstance(model, SemiSupervisedVAE):
@@ -95,7 +108,7 @@ def diagram_sites(model: VAE, cases: list[tuple[Any, ...]]) -> list[DiagramSite]
             entry["observed"].add(bool(site["is_observed"]))
             entry["masked"] |= bool(site["is_observed"]) and _partly_masked(site)
     note = next((text for kind, text in _PARTIAL_NOTES.items() if isinstance(model, kind)), "")
-    columns = _table_columns(model) if isinstance(model, TabularVAE) else {}
+    columns = _table_columns(model) if isinstance(model, (TabularVAE, SequenceVAE)) else {}
     sites = []
     for name, entry in seen.items():
         if entry["observed"] == {True, False} or entry["masked"]:
@@ -108,7 +121,7 @@ def diagram_sites(model: VAE, cases: list[tuple[Any, ...]]) -> list[DiagramSite]
     return sites
 
 
-def _table_columns(model: TabularVAE, shown: int = 4) -> dict[str, str]:
+def _table_columns(model: TabularVAE | SequenceVAE, shown: int = 4) -> dict[str, str]:
     """``x_FAMILY`` -> the names of the columns that site holds (the first few, then a count)."""
     result = {}
     for family in dict.fromkeys(column.family for column in model.schema.columns):
