@@ -61,7 +61,7 @@ def main(out: Path) -> None:
     if result.is_global_zero:
         torch.save(
             {
-                "world_size": dist.get_world_size() if dist.is_initialized() else 2,
+                "world_size": result.world_size,
                 "parameters": {name: p.detach().clone() for name, p in vae.named_parameters()},
                 "gradients": averaged_gradients,
                 "history": result.history,

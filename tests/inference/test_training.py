@@ -257,3 +257,33 @@ def test_in_memory_data_go_to_the_accelerator_once():
     _move_to_device_once(torch.device("meta"), single, combined)
     assert single.dataset.tensors[0].device.type == "meta"
     assert all(loader.dataset.tensors[0].device.type == "meta" for loader in combined.iterables.values())
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_a_resumed_run_takes_the_new_learning_rate_where_the_schedule_has_got_to(digits, tmp_path, schedule):
+    train, val = digits
+    config = TrainConfig(epochs=4, lr=1e-2, lr_schedule=schedule, progress_bar=False)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(_model(), (train,), (val,), config, run_dir=tmp_path, batch_transform=_crash_at_step(21))
+    stopped = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    lr_then = stopped["optimizer_states"][0]["param_groups"][0]["lr"]
+    lower = TrainConfig(epochs=4, lr=1e-4, lr_schedule=schedule, progress_bar=False)
+    fit(_model(), (train,), (val,), lower, run_dir=tmp_path, resume=True)
+    resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    lr_now = resumed["optimizer_states"][0]["param_groups"][0]["lr"]
+    if schedule == "constant":
+        assert lr_then == pytest.approx(1e-2) and lr_now == pytest.approx(1e-4)
+    else:  # cosine over 4 epochs: after 2 epochs half the base, after 4 epochs zero
+        assert lr_then == pytest.approx(0.5e-2) and lr_now == pytest.approx(0.0, abs=1e-12)
+        assert resumed["lr_schedulers"][0]["base_lrs"] == [pytest.approx(1e-4)]
+
+
+def test_every_process_needs_a_training_and_a_validation_row():
+    from vaekit.inference.training import _check_rows_per_process
+
+    _check_rows_per_process(1, (torch.zeros(1, 2),), (torch.zeros(1, 2),))
+    _check_rows_per_process(2, (torch.zeros(2, 2),), (torch.zeros(2, 2),))
+    with pytest.raises(VaekitError, match="validation set has 1 rows, fewer than the 2 processes"):
+        _check_rows_per_process(2, (torch.zeros(8, 2),), (torch.zeros(1, 2),))
+    with pytest.raises(VaekitError, match="training set has 3 rows, fewer than the 4 processes"):
+        _check_rows_per_process(4, {"a": (torch.zeros(3, 2),)}, (torch.zeros(9, 2),))

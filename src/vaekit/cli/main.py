@@ -114,7 +114,8 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--batch-size", type=_positive_int, default=128, help="examples per step (128; ssvae 200)"
     )
-    group.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (1e-3)")
+    # The settings --resume may change default to None here and are resolved in _train_config.
+    group.add_argument("--lr", type=_positive_float, help="Adam learning rate (1e-3)")
     group.add_argument(
         "--lr-schedule",
         choices=("constant", "cosine"),
@@ -134,15 +135,14 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         help="stop after PATIENCE epochs without a better validation ELBO",
     )
     group.add_argument("--num-particles", type=_positive_int, default=1, help="samples of z per example (1)")
-    group.add_argument("--accelerator", default="auto", help="Lightning accelerator: cpu, gpu, auto (auto)")
+    group.add_argument("--accelerator", help="Lightning accelerator: cpu, gpu, auto (auto)")
     group.add_argument(
         "--devices",
         type=_devices,
-        default=1,
         help="Lightning devices per node, e.g. 2 with --strategy ddp (1; --batch-size is per device)",
     )
-    group.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ... (auto)")
-    group.add_argument("--num-nodes", type=_positive_int, default=1, help="Lightning nodes (1)")
+    group.add_argument("--strategy", help="Lightning strategy: auto, ddp, ... (auto)")
+    group.add_argument("--num-nodes", type=_positive_int, help="Lightning nodes (1)")
     group.add_argument("--no-progress", action="store_true", help="hide progress bars")
     group.add_argument("--out", metavar="RUN_DIR", help="run folder to write (required unless --resume)")
     group.add_argument("--force", action="store_true", help="overwrite an existing run folder")
@@ -150,7 +150,8 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--resume",
         metavar="RUN_DIR",
         help="continue the run in RUN_DIR from its last checkpoint, with the settings it was started "
-        "with (other flags are ignored, except --no-progress)",
+        "with; only --lr, --accelerator, --devices, --strategy, --num-nodes and --no-progress may "
+        "change (a lower --lr after a diverging loss, other hardware after a crash)",
     )
 
 
@@ -445,6 +446,12 @@ def _clear_run_dir(run_dir: Path) -> None:
         shutil.rmtree(run_dir)
 
 
+def _given(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+#: Settings a resumed run may change: how fast it learns from here on, and on what hardware.
+_RESUME_OVERRIDES = ("lr", "accelerator", "devices", "strategy", "num_nodes")
 #: The training command's arguments, kept in the run folder so that --resume can repeat them.
 COMMAND_FILE = "command.json"
 #: Arguments that say how to run this process, not what to train; never stored or restored.
@@ -491,7 +498,10 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
     unknown = set(arguments) - set(vars(args))
     if unknown:
         raise VaekitError(f"cannot resume {run_dir}: it was started with unknown settings {sorted(unknown)}")
-    resumed = argparse.Namespace(**{**vars(args), **arguments, "out": str(run_dir), "force": False})
+    overrides = {name: getattr(args, name) for name in _RESUME_OVERRIDES if getattr(args, name) is not None}
+    resumed = argparse.Namespace(
+        **{**vars(args), **arguments, **overrides, "out": str(run_dir), "force": False}
+    )
     return resumed, run_dir, True
 
 
@@ -619,16 +629,16 @@ def _train_config(args: argparse.Namespace, config_class: type) -> object:
         return config_class(
             epochs=args.epochs,
             batch_size=args.batch_size,
-            lr=args.lr,
+            lr=_given(args.lr, 1e-3),
             lr_schedule=args.lr_schedule,
             seed=args.seed,
             val_fraction=args.val_fraction,
             early_stopping=args.early_stopping,
             num_particles=args.num_particles,
-            accelerator=args.accelerator,
-            devices=args.devices,
-            strategy=args.strategy,
-            num_nodes=args.num_nodes,
+            accelerator=_given(args.accelerator, "auto"),
+            devices=_given(args.devices, 1),
+            strategy=_given(args.strategy, "auto"),
+            num_nodes=_given(args.num_nodes, 1),
             progress_bar=not args.no_progress,
         )
     except ValueError as error:

@@ -605,17 +605,25 @@ class StreamingTable(IterableDataset):
             totals[reader] += counts[k]
         return [sorted(share, key=lambda g: (g.table_row, g.start)) for share in shares]
 
+    def _rank_and_world(self) -> tuple[int, int]:
+        # Reader processes may be spawned rather than forked, and then see no process group: they
+        # use what the main process recorded when the epoch began.
+        recorded = getattr(self, "recorded_rank_and_world", None)
+        return recorded if recorded is not None else _distributed()
+
     def _plan(self, worker: int, workers: int) -> _Plan:
-        rank, world = _distributed()
+        rank, world = self._rank_and_world()
         readers = world * workers
         shares = self._assign(self._groups(readers), readers)
         rows = [sum(self._count(g) for g in share) for share in shares]
         batches = [math.ceil(n / self.batch_size) for n in rows]
         mine = rank * workers + worker
         ours = slice(rank * workers, (rank + 1) * workers)
-        if world > 1 and sum(rows[ours]) == 0:
+        # Checked for every rank on every rank, so that all stop together rather than one alone.
+        empty = [r for r in range(world) if sum(rows[r * workers : (r + 1) * workers]) == 0]
+        if world > 1 and empty:
             raise DataError(
-                f"the {self.part} part has no rows for process {rank} of {world}; "
+                f"the {self.part} part has no rows for process {empty[0]} of {world}; "
                 "use fewer processes for so small a table"
             )
         counts = batches[ours]
@@ -646,7 +654,7 @@ class StreamingTable(IterableDataset):
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         plan = self._plan(worker, workers)
-        rank, _ = _distributed()
+        rank, _ = self._rank_and_world()
         passes = (self._pass(plan, self.epoch, rank, worker, again) for again in itertools.count())
         batches = itertools.chain.from_iterable(passes)
         return itertools.islice(batches, plan.batches)
@@ -748,6 +756,7 @@ class _EpochCountingLoader(DataLoader):
 
     def __iter__(self) -> Any:
         self.dataset.set_epoch(self.next_epoch)  # type: ignore[attr-defined]
+        self.dataset.recorded_rank_and_world = _distributed()  # type: ignore[attr-defined]
         self.next_epoch += 1
         return super().__iter__()
 

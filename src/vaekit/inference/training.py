@@ -165,10 +165,27 @@ def _lightning_module_class() -> type:
             return {"optimizer": optimizer, "lr_scheduler": schedule}
 
         def on_train_start(self) -> None:
-            if not self._resumed:
+            if self._resumed:
+                self._apply_learning_rate()
+            else:
                 # Each rank draws its own z: identical draws on every rank would correlate the
                 # gradient noise that data parallelism is meant to average away.
                 pyro.set_rng_seed(self.seed + self.global_rank)
+
+        def _apply_learning_rate(self) -> None:
+            """Rescale a resumed run's learning rate to the one asked for now (a lower one after a
+            diverging loss, say), keeping where the schedule has got to."""
+            optimizer = self.optimizers().optimizer
+            for group in optimizer.param_groups:
+                base = group.get("initial_lr", group["lr"])
+                if math.isclose(base, self.lr, rel_tol=1e-12):
+                    continue
+                group["lr"] *= self.lr / base
+                if "initial_lr" in group:
+                    group["initial_lr"] = self.lr
+            if self.lr_schedule != "constant":
+                schedule = self.lr_schedulers()
+                schedule.base_lrs = [self.lr for _ in schedule.base_lrs]
 
         def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
             # Only tensors and plain Python values: the file must load with weights_only=True.
@@ -219,7 +236,17 @@ def _lightning_module_class() -> type:
             if self.batch_transform is not None:
                 batch = self.batch_transform(batch)
             loss = self._accumulate("train", self.objective.training(self.vae, batch))
-            if not torch.isfinite(loss):
+            finite = torch.isfinite(loss)
+            _, world = rank_and_world_size()
+            if world > 1:
+                # Every rank must stop together: one that raised alone would leave the others
+                # waiting for its gradients forever.
+                import torch.distributed as dist
+
+                flag = finite.float()
+                dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+                finite = flag.bool()
+            if not finite:
                 raise TrainingDivergedError(
                     f"the training loss became {loss.item()} at epoch {self.current_epoch + 1}, "
                     f"step {batch_idx + 1}; likely causes: a learning rate too high for this model "
@@ -461,6 +488,9 @@ def fit(
                 monitor="val_elbo",
                 mode="max",
                 save_last=True,
+                # A resumed run (in a moved folder too) overwrites best.ckpt and last.ckpt instead
+                # of starting versioned copies beside them.
+                enable_version_counter=False,
             )
         )
         logger = _tensorboard_logger(run_dir)
@@ -473,6 +503,7 @@ def fit(
         trainer = _make_trainer(config, callbacks, logger, checkpointing=run_dir is not None)
     except MisconfigurationException as error:  # a device that is not there, for instance
         raise VaekitError(f"cannot set up training: {error}") from None
+    _check_rows_per_process(trainer.world_size, train, val)
     _move_to_device_once(trainer.strategy.root_device, train_loader, val_loader)
     # Lightning's deterministic mode switches PyTorch's global flag on; leave it as the caller had it.
     was_deterministic = torch.are_deterministic_algorithms_enabled()
@@ -485,7 +516,7 @@ def fit(
         except TrainingDivergedError as error:
             kept = last_checkpoint_or_none(run_dir)
             where = (
-                f"; the last good checkpoint is kept: {kept} (continue with --resume after the fix)"
+                f"; the last good checkpoint is kept: {kept} (resume with a lower --lr)"
                 if kept is not None
                 else ""
             )
@@ -505,6 +536,22 @@ def fit(
         world_size=trainer.world_size,
         device=str(trainer.strategy.root_device),
     )
+
+
+def _check_rows_per_process(world_size: int, *data: Any) -> None:
+    """Every process needs a training and a validation row: one without would fail alone."""
+    if world_size == 1:
+        return
+    for name, part in zip(("training", "validation"), data, strict=True):
+        parts = part.values() if isinstance(part, Mapping) else [part]
+        for tensors in parts:
+            if isinstance(tensors, DataLoader):
+                continue
+            if 0 < tensors[0].shape[0] < world_size:
+                raise VaekitError(
+                    f"the {name} set has {tensors[0].shape[0]} rows, fewer than the {world_size} "
+                    "processes training together; train on fewer devices or on more data"
+                )
 
 
 def last_checkpoint_or_none(run_dir: str | Path | None) -> Path | None:

@@ -8,7 +8,6 @@ from typing import Any
 from vaekit._io import atomic_write_json
 from vaekit.data import ImageDataset
 from vaekit.inference import TrainConfig, fit
-from vaekit.inference.distributed import is_global_zero
 from vaekit.models import ImageVAE, ImageVAEConfig
 from vaekit.runs.evaluate import evaluate_run, write_figures
 from vaekit.runs.store import (
@@ -23,6 +22,7 @@ from vaekit.runs.store import (
     save_model,
     split_train_val,
     training_metrics,
+    write_run_config,
 )
 
 
@@ -70,8 +70,7 @@ def train_image_vae(
     run_path = Path(run_dir)
     run_path.mkdir(parents=True, exist_ok=True)
     config = run_config("ImageVAE", model_config, train_config, dataset, data_settings)
-    if is_global_zero():
-        atomic_write_json(run_path / "config.json", config)
+    write_run_config(run_path, config, resume=resume)
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(ImageVAE, model_config)

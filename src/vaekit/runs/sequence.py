@@ -38,6 +38,7 @@ from vaekit.runs.store import (
     save_model,
     split_train_val,
     training_metrics,
+    write_run_config,
 )
 from vaekit.schema import Schema
 
@@ -160,7 +161,7 @@ def train_sequence(
         if isinstance(data_settings, PreparedSequences)
         else prepare_sequences(data_settings, overrides)
     )
-    if on_schema is not None and is_global_zero():
+    if on_schema is not None and is_global_zero() and not resume:
         on_schema(prepared.schema)
     try:
         model_config = SequenceVAEConfig(
@@ -177,8 +178,7 @@ def train_sequence(
         "train_config": asdict(train_config),
         "data": prepared.data_settings,
     }
-    if is_global_zero():
-        atomic_write_json(run_path / "config.json", config)
+    write_run_config(run_path, config, resume=resume)
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(SequenceVAE, model_config)

@@ -14,7 +14,6 @@ from vaekit.data import ImageDataset
 from vaekit.errors import VaekitError
 from vaekit.evaluation import accuracy, clustering_accuracy, predict_classes
 from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fit
-from vaekit.inference.distributed import is_global_zero
 from vaekit.models import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from vaekit.runs.evaluate import evaluate_run, write_figures
 from vaekit.runs.store import (
@@ -29,6 +28,7 @@ from vaekit.runs.store import (
     save_model,
     split_train_val,
     training_metrics,
+    write_run_config,
 )
 
 #: Marks a missing label in an integer label vector (NaN does the same in a float one).
@@ -198,8 +198,7 @@ def train_ssvae(
         labels=len(labelled),
         alpha=objective_alpha,
     )
-    if is_global_zero():
-        atomic_write_json(run_path / "config.json", config)
+    write_run_config(run_path, config, resume=resume)
     result, objective = fit_semi_supervised(
         model,
         train_images,

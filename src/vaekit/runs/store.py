@@ -266,3 +266,42 @@ def check_image_shape(expected: tuple[int, ...], dataset: ImageDataset) -> None:
         raise VaekitError(
             f"the model expects images of shape {tuple(expected)}, the data have {dataset.image_shape}"
         )
+
+
+#: Training settings a resumed run may change (see ``vaekit train --resume``).
+RESUMABLE_TRAIN_SETTINGS = ("lr", "accelerator", "devices", "strategy", "num_nodes", "progress_bar")
+
+
+def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) -> None:
+    """Write ``config.json``, or, when resuming, check that nothing but the resumable settings changed.
+
+    A resumed run continues the weights of the one that started it, so its data (the file's hash
+    included), schema, architecture and training settings must be the same; anything else is
+    refused before any file is touched. Only the global rank 0 writes.
+    """
+    from vaekit._io import atomic_write_json
+    from vaekit.inference.distributed import is_global_zero
+
+    if resume:
+        try:
+            stored = json.loads((run_path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise RunError(f"cannot resume {run_path}: its config.json is missing or unreadable") from None
+
+        def comparable(settings: dict[str, Any]) -> dict[str, Any]:
+            settings = json.loads(json.dumps(settings))  # tuples and lists alike
+            for key in ("vaekit_version", "alpha"):  # alpha is recorded once training has chosen it
+                settings.pop(key, None)
+            for key in RESUMABLE_TRAIN_SETTINGS:
+                settings.get("train_config", {}).pop(key, None)
+            return settings
+
+        before, now = comparable(stored), comparable(config)
+        changed = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key))
+        if changed:
+            raise RunError(
+                f"cannot resume {run_path}: its {', '.join(changed)} differ from those the run started "
+                "with (changed data, schema or settings); start a new run with --out instead"
+            )
+    if is_global_zero():
+        atomic_write_json(run_path / "config.json", config)

@@ -40,6 +40,7 @@ from vaekit.runs.store import (
     save_model,
     split_train_val,
     training_metrics,
+    write_run_config,
 )
 from vaekit.schema import Schema
 
@@ -276,7 +277,7 @@ def train_tabular(
         prepared = prepare_table(data_settings, overrides)
     config_data, schema = prepared.data_settings, prepared.schema
     train_table, test_table = prepared.train, prepared.test
-    if on_schema is not None and is_global_zero():
+    if on_schema is not None and is_global_zero() and not resume:
         on_schema(schema)
     model_config = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
 
@@ -289,8 +290,7 @@ def train_tabular(
         "train_config": asdict(train_config),
         "data": config_data,
     }
-    if is_global_zero():
-        atomic_write_json(run_path / "config.json", config)
+    write_run_config(run_path, config, resume=resume)
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(TabularVAE, model_config)
