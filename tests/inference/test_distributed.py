@@ -42,7 +42,17 @@ def test_one_ddp_step_on_two_halves_equals_one_step_on_the_whole_batch(tmp_path)
     assert seen.shape == train.shape
     assert sorted(seen.flatten(1).sum(1).tolist()) == pytest.approx(sorted(train.flatten(1).sum(1).tolist()))
 
-    # One process, the whole batch, the same draws of z: the mean loss over all rows.
+    # One process, the whole batch, the same draws of z: the mean loss over all rows. One thread,
+    # as each DDP process on the CPU uses, so that sums are taken in the same order.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _compare_with_one_process(result, halves)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _compare_with_one_process(result: dict, halves: list[dict]) -> None:
     vae = ddp_one_step.model()
     objective = ELBOObjective(TermwiseELBO(max_plate_nesting=vae.max_plate_nesting))
     losses = []
@@ -54,10 +64,10 @@ def test_one_ddp_step_on_two_halves_equals_one_step_on_the_whole_batch(tmp_path)
     optimizer.zero_grad()
     whole_batch_loss.backward()
     for name, p in vae.named_parameters():
-        torch.testing.assert_close(result["gradients"][name], p.grad, rtol=1e-5, atol=1e-6, msg=name)
+        torch.testing.assert_close(result["gradients"][name], p.grad, rtol=1e-4, atol=1e-6, msg=name)
     optimizer.step()
     for name, p in vae.named_parameters():
-        torch.testing.assert_close(result["parameters"][name], p.detach(), rtol=1e-5, atol=1e-6, msg=name)
+        torch.testing.assert_close(result["parameters"][name], p.detach(), rtol=1e-4, atol=1e-6, msg=name)
     # The gradients are not trivially equal: the two halves' own gradients differ from their mean.
     vae_half = ddp_one_step.model()
     torch.set_rng_state(halves[0]["rng"])
