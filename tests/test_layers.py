@@ -17,7 +17,7 @@ ALLOWED = {
     "models": {"nn", "heads", "distributions", "schema"},
     "schema": {"errors"},
     "inference": {"models", "errors", "_io"},
-    "evaluation": {"models"},
+    "evaluation": {"models", "inference"},  # the importance weights training and evaluation share
     "data": {"errors", "_io", "schema"},
     "plots": {"errors"},  # its own error type only (a missing Graphviz)
     "runs": {"_io", "_version", "data", "errors", "evaluation", "inference", "models", "plots", "schema"},

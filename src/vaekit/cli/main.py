@@ -25,6 +25,8 @@ TABULAR_DEFAULTS = {
     "z_dim": 4,
     "hidden": (512, 512),
     "lr_schedule": "cosine",
+    "objective": "iwae",
+    "num_particles": 8,
 }
 #: Defaults of `train sequence`, where they differ from the image models'.
 SEQUENCE_DEFAULTS = {"epochs": 100, "batch_size": 64, "z_dim": 8, "hidden": 64}
@@ -134,7 +136,19 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without a better validation ELBO",
     )
-    group.add_argument("--num-particles", type=_positive_int, default=1, help="samples of z per example (1)")
+    group.add_argument(
+        "--objective",
+        choices=("elbo", "iwae"),
+        default="elbo",
+        help="training bound: the ELBO, or the importance-weighted bound with --num-particles draws "
+        "(elbo; tabular: iwae)",
+    )
+    group.add_argument(
+        "--num-particles",
+        type=_positive_int,
+        default=1,
+        help="samples of z per example in the ELBO, or K of the iwae bound (1; tabular: 8)",
+    )
     group.add_argument("--accelerator", help="Lightning accelerator: cpu, gpu, auto (auto)")
     group.add_argument(
         "--devices",
@@ -301,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
         epochs=TABULAR_DEFAULTS["epochs"],
         batch_size=TABULAR_DEFAULTS["batch_size"],
         lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
+        objective=TABULAR_DEFAULTS["objective"],
+        num_particles=TABULAR_DEFAULTS["num_particles"],
     )
 
     sequence = models.add_parser(
@@ -555,6 +571,12 @@ def _train_ssvae(args: argparse.Namespace) -> int:
     from vaekit.runs import train_ssvae
 
     args, run_dir, resume = _start_run(args, "ssvae")
+    if args.objective != "elbo":
+        from vaekit.errors import VaekitError
+
+        raise VaekitError(
+            "the semi-supervised VAE trains with its own ELBO and classifier term: --objective elbo"
+        )
     train_config = _train_config(args, TrainConfig)
     dataset, data_settings = _load_data(args)
     model_config = _user_config(
@@ -634,6 +656,7 @@ def _train_config(args: argparse.Namespace, config_class: type) -> object:
             seed=args.seed,
             val_fraction=args.val_fraction,
             early_stopping=args.early_stopping,
+            objective=args.objective,
             num_particles=args.num_particles,
             accelerator=_given(args.accelerator, "auto"),
             devices=_given(args.devices, 1),

@@ -29,8 +29,13 @@ class TrainConfig:
         Share of the training set held out to select the best weights.
     early_stopping:
         Stop after this many epochs without a better validation ELBO; ``None`` never stops early.
+    objective:
+        ``"elbo"``, or ``"iwae"``: the importance-weighted bound with ``num_particles`` draws of z
+        per example, which fits the generative model more closely at ``num_particles`` times the
+        cost of a step (the tabular model's default). Models with their own objective (M2) take
+        ``"elbo"`` only.
     num_particles:
-        Samples of z per example in the training ELBO.
+        Samples of z per example in the training ELBO, or K of the importance-weighted bound.
     accelerator, devices, strategy, num_nodes:
         Passed to ``lightning.Trainer`` unchanged (``"cpu"``, ``"gpu"``, ``"auto"``; ``"ddp"``
         with ``devices=N``, ``num_nodes=M``). Under data parallelism ``batch_size`` is per device:
@@ -46,6 +51,7 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.1
     early_stopping: int | None = None
+    objective: str = "elbo"
     num_particles: int = 1
     accelerator: str = "auto"
     devices: str | int = 1
@@ -62,6 +68,8 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if self.objective not in ("elbo", "iwae"):
+            raise ValueError(f"objective must be 'elbo' or 'iwae', got {self.objective!r}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.num_nodes < 1:

@@ -26,7 +26,13 @@ from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference.config import TrainConfig
 from vaekit.inference.distributed import rank_and_world_size
 from vaekit.inference.losses import TermwiseELBO
-from vaekit.inference.objectives import Batch, ELBOObjective, Objective, StepResult
+from vaekit.inference.objectives import (
+    Batch,
+    ELBOObjective,
+    ImportanceWeightedObjective,
+    Objective,
+    StepResult,
+)
 from vaekit.models.base import VAE
 
 BatchTransform = Callable[[Batch], Batch]
@@ -460,7 +466,9 @@ def fit(
         val_loader = val
     else:
         val_loader = batch_loader(val, config.batch_size, shuffle=False)
-    if objective is None:
+    if objective is None and config.objective == "iwae":
+        objective = ImportanceWeightedObjective(config.num_particles)
+    elif objective is None:
         objective = ELBOObjective(
             TermwiseELBO(max_plate_nesting=vae.max_plate_nesting, num_particles=config.num_particles)
         )

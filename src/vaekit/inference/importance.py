@@ -1,0 +1,59 @@
+"""Importance weights of an amortized posterior, per example: the core of the IWAE bound.
+
+For each example, K draws z_k ~ q(z | x) give log-weights log w_k = log p(x, z_k) - log q(z_k | x).
+Their mean estimates the ELBO; ``logsumexp_k log w_k - log K`` is the importance-weighted bound
+of Burda et al. (2016), a lower bound on log p(x) that tightens as K grows. Training maximises it
+(:class:`~vaekit.inference.objectives.ImportanceWeightedObjective`) and evaluation reports it
+(:mod:`vaekit.evaluation.likelihood`); both use this one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyro
+import torch
+from pyro import poutine
+from pyro.poutine.util import prune_subsample_sites
+
+
+def log_importance_weights(
+    model: Callable[..., Any],
+    guide: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    num_particles: int,
+    max_plate_nesting: int = 1,
+) -> torch.Tensor:
+    """Log importance weights ``(num_particles, batch)`` of the guide as proposal for the model.
+
+    ``args`` are passed to both model and guide; ``args[0]``'s first dimension is the batch.
+
+    The guide runs once under a particle plate left of the model's plates, the model is replayed
+    against it, and each site's log-density is kept per example (summed over its event, not over
+    the batch), so the result is per example rather than for the batch as a whole.
+    """
+
+    def vectorized(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*a: Any, **k: Any) -> Any:
+            with pyro.plate("iw_particles", num_particles, dim=-(max_plate_nesting + 1)):
+                return fn(*a, **k)
+
+        return wrapped
+
+    guide_trace = poutine.trace(vectorized(guide)).get_trace(*args)
+    model_trace = poutine.trace(poutine.replay(vectorized(model), trace=guide_trace)).get_trace(*args)
+    guide_trace = prune_subsample_sites(guide_trace)
+    model_trace = prune_subsample_sites(model_trace)
+    batch_size = args[0].shape[0]
+    log_weights = torch.zeros((num_particles, batch_size), device=args[0].device)
+    for trace, sign in ((model_trace, 1.0), (guide_trace, -1.0)):
+        for site in trace.nodes.values():
+            if site["type"] != "sample":
+                continue
+            log_prob = site["fn"].log_prob(site["value"])
+            if site["mask"] is not None:
+                log_prob = log_prob * site["mask"]
+            log_weights = log_weights + sign * log_prob.reshape(num_particles, batch_size, -1).sum(-1)
+    return log_weights
