@@ -205,3 +205,12 @@ def test_csv_quirks(tmp_path):
         read_table(tmp_path / "twice.csv")
     (tmp_path / "na.csv").write_text("x\n1.5\nNA\n2.5\n")
     assert read_table(tmp_path / "na.csv")["x"].isna().tolist() == [False, True, False]
+
+
+def test_a_binary_column_written_as_1_and_1_point_0_has_two_levels():
+    table = pd.DataFrame({"flag": ["0", "1", "1.0", "0.0", ""], "x": ["1.5", "2", "3", "4", "5"]})
+    schema = fit_schema(infer_schema(table), table)
+    assert schema.columns[0].kind == "binary" and schema.columns[0].levels == ("0", "1")
+    encoded = encode_table(schema, table)
+    assert encoded.values[:4, 0].tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert encoded.observed[:, 0].tolist() == [True, True, True, True, False]

@@ -307,7 +307,7 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]]
 
 
 def _levels_of(name: str, column: pd.Series, kind: str) -> tuple[str, ...]:
-    text = _level_text(column)
+    text = _level_text(column, binary=kind == "binary")
     present = text.notna()
     if not present.any():
         raise DataError(f"column {name!r} is entirely empty; drop it or fill it")
@@ -341,9 +341,10 @@ def _format_number(value: float) -> str:
     return repr(float(value))
 
 
-def _level_text(column: pd.Series) -> pd.Series:
+def _level_text(column: pd.Series, *, binary: bool = False) -> pd.Series:
     """Cells as level text. Numbers become exact text; text stays as written (so '02139' keeps its
-    zero), except that the words of a binary pair (yes/no, true/false...) are compared in lower case."""
+    zero), except that the words of a binary pair (yes/no, true/false...) are compared in lower case
+    and, in a binary column, numbers written as text are compared as numbers ('1.0' is '1')."""
     if pd.api.types.is_bool_dtype(column):
         return column.map(lambda v: ("true" if v else "false") if pd.notna(v) else None).astype("string")
     if pd.api.types.is_numeric_dtype(column):
@@ -352,7 +353,12 @@ def _level_text(column: pd.Series) -> pd.Series:
     text = text.where(text != "")
     lowered = text.str.lower()
     paired = lowered.isin([word for pair in _BINARY_PAIRS for word in pair])
-    return text.where(~paired, lowered)
+    text = text.where(~paired, lowered)
+    if binary:
+        numbers = pd.to_numeric(text, errors="coerce")
+        canonical = numbers.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
+        text = text.where(numbers.isna(), canonical)
+    return text
 
 
 def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
@@ -455,7 +461,7 @@ def encode_table(schema: Schema, table: pd.DataFrame) -> EncodedTable:
     for j, spec in enumerate(schema.columns):
         column = table[spec.name]
         if spec.kind in ("binary", "categorical"):
-            text = _level_text(column)
+            text = _level_text(column, binary=spec.kind == "binary")
             present = text.notna().to_numpy()
             codes = {level: i for i, level in enumerate(spec.levels)}
             mapped = text.map(codes).fillna(-1).to_numpy(dtype=np.int64)
