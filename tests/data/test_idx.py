@@ -209,3 +209,20 @@ def test_zero_length_dimension_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "empty.idx"
     write_idx(path, np.zeros((0, 28, 28), dtype=np.uint8))
     assert read_idx(path).shape == (0, 28, 28)
+
+
+def test_a_gzip_header_announcing_more_than_the_inflation_bound_is_refused(tmp_path, monkeypatch):
+    import gzip as gzip_module
+
+    from vaekit.data import idx as idx_module
+
+    # The header announces 2**31 x 4 bytes; the file holds almost nothing. Lower the bound so the
+    # test does not depend on the real one, which is far larger than what a test should write.
+    header = b"\0\0\x08\x02" + (2**31).to_bytes(4, "big") + (4).to_bytes(4, "big")
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    path.write_bytes(gzip_module.compress(header + b"\0" * 64))
+    with pytest.raises(DataError, match="announces 8,589,934,604 bytes of data, more than"):
+        idx_module.read_idx(path)
+    monkeypatch.setattr(idx_module, "MAX_INFLATED_BYTES", 10**12)
+    with pytest.raises(DataError, match=str(path.name)):  # then refused for its missing data instead
+        idx_module.read_idx(path)
