@@ -120,3 +120,28 @@ def test_train_ssvae_and_sample_a_class(tmp_path):
 def test_sample_label_on_a_model_without_labels_is_refused(run_dir, tmp_path, capsys):
     assert main(["sample", str(run_dir), "--label", "1", "--out", str(tmp_path / "x.png")]) == 2
     assert "--label needs a model with a class label" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "objective", "particles"),
+    [
+        (["train", "tabular", "--dataset", "seed"], "iwae", 8),
+        (["train", "tabular", "--dataset", "seed", "--objective", "elbo"], "elbo", 1),
+        (["train", "tabular", "--dataset", "seed", "--num-particles", "3"], "iwae", 3),
+        (["train", "vae"], "elbo", 1),
+        (["train", "vae", "--objective", "iwae"], "iwae", 8),
+    ],
+)
+def test_the_training_bound_and_its_draws_default_by_model_and_objective(argv, objective, particles):
+    from vaekit.cli.main import _train_config, build_parser
+    from vaekit.inference import TrainConfig
+
+    config = _train_config(build_parser().parse_args([*argv, "--out", "unused"]), TrainConfig)
+    assert (config.objective, config.num_particles) == (objective, particles)
+
+
+def test_the_semi_supervised_model_refuses_the_iwae_objective(tmp_path, capsys):
+    status = main(["train", "ssvae", "--labels", "10", "--objective", "iwae", "--out", str(tmp_path / "r")])
+    assert status == 2
+    assert "--objective elbo" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -26,8 +26,9 @@ TABULAR_DEFAULTS = {
     "hidden": (512, 512),
     "lr_schedule": "cosine",
     "objective": "iwae",
-    "num_particles": 8,
 }
+#: Draws of z per example when --num-particles is not given, per training objective.
+DEFAULT_PARTICLES = {"elbo": 1, "iwae": 8}
 #: Defaults of `train sequence`, where they differ from the image models'.
 SEQUENCE_DEFAULTS = {"epochs": 100, "batch_size": 64, "z_dim": 8, "hidden": 64}
 
@@ -146,8 +147,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--num-particles",
         type=_positive_int,
-        default=1,
-        help="samples of z per example in the ELBO, or K of the iwae bound (1; tabular: 8)",
+        help="samples of z per example in the ELBO, or K of the iwae bound (elbo: 1, iwae: 8)",
     )
     group.add_argument("--accelerator", help="Lightning accelerator: cpu, gpu, auto (auto)")
     group.add_argument(
@@ -316,7 +316,6 @@ def build_parser() -> argparse.ArgumentParser:
         batch_size=TABULAR_DEFAULTS["batch_size"],
         lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
         objective=TABULAR_DEFAULTS["objective"],
-        num_particles=TABULAR_DEFAULTS["num_particles"],
     )
 
     sequence = models.add_parser(
@@ -657,7 +656,7 @@ def _train_config(args: argparse.Namespace, config_class: type) -> object:
             val_fraction=args.val_fraction,
             early_stopping=args.early_stopping,
             objective=args.objective,
-            num_particles=args.num_particles,
+            num_particles=_given(args.num_particles, DEFAULT_PARTICLES[args.objective]),
             accelerator=_given(args.accelerator, "auto"),
             devices=_given(args.devices, 1),
             strategy=_given(args.strategy, "auto"),
