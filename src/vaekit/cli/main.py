@@ -667,15 +667,18 @@ def _train_config(args: argparse.Namespace, config_class: type) -> object:
         raise VaekitError(str(error)) from None
 
 
-def _print_metrics(run_dir: Path, metrics: dict) -> None:
-    keys = (
-        "test_elbo",
-        "test_log_likelihood",
-        "epochs",
-        "best_epoch",
-        "seconds_per_epoch",
-        "train_examples_per_second",
-    )
+#: The metrics a finished run reports on its one summary line.
+_SUMMARY_KEYS = (
+    "test_elbo",
+    "test_log_likelihood",
+    "epochs",
+    "best_epoch",
+    "seconds_per_epoch",
+    "train_examples_per_second",
+)
+
+
+def _print_metrics(run_dir: Path, metrics: dict, keys: Sequence[str] = _SUMMARY_KEYS) -> None:
     shown = ", ".join(f"{key}={metrics[key]}" for key in keys if key in metrics)
     print(f"{run_dir}: {shown}")
 
@@ -732,7 +735,7 @@ def _train_tabular(args: argparse.Namespace) -> int:
     if run is None:  # another rank of a distributed run: rank 0 reports
         return 0
     keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
-    print(f"{run.path}: " + ", ".join(f"{k}={run.metrics[k]}" for k in keys if k in run.metrics))
+    _print_metrics(run.path, run.metrics, keys)
     return 0
 
 
@@ -781,7 +784,7 @@ def _train_sequence(args: argparse.Namespace) -> int:
     if run is None:  # another rank of a distributed run: rank 0 reports
         return 0
     keys = ("test_elbo", "test_log_likelihood", "test_log_likelihood_per_step", "epochs", "seconds_per_epoch")
-    print(f"{run.path}: " + ", ".join(f"{k}={run.metrics[k]}" for k in keys if k in run.metrics))
+    _print_metrics(run.path, run.metrics, keys)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import pyro.distributions as dist
 import torch
 from torch import nn
 
@@ -34,6 +35,11 @@ class VAE(nn.Module, ABC):
     @abstractmethod
     def guide(self, x: torch.Tensor | None = None, **kwargs: Any) -> None:
         """The amortized posterior q(z | x) over every latent site of :meth:`model`."""
+
+    def prior(self, batch_shape: torch.Size | tuple[int, ...]) -> dist.Independent:
+        """p(z) = Normal(0, I) over ``config.z_dim`` dimensions, with the given batch shape."""
+        loc = torch.zeros((*batch_shape, self.config.z_dim), device=self.device)
+        return dist.Normal(loc, torch.ones_like(loc)).to_event(1)
 
     @property
     def device(self) -> torch.device:

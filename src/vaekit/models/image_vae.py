@@ -95,11 +95,6 @@ class ImageVAE(VAE):
         self.encoder_head = NormalHead(self.encoder_body.out_features, (config.z_dim,))
         self.decoder_head = BernoulliHead(decoder_out, shape, intensity_targets=not config.binarize)
 
-    def prior(self, batch_shape: torch.Size | tuple[int, ...]) -> dist.Normal:
-        """p(z) = Normal(0, I) with the given batch shape."""
-        loc = torch.zeros((*batch_shape, self.config.z_dim), device=self.device)
-        return dist.Normal(loc, torch.ones_like(loc)).to_event(1)
-
     def encode(self, x: torch.Tensor) -> dist.Independent:
         """q(z | x): images ``(..., C, H, W)`` -> Normal with batch shape ``...``."""
         return self.encoder_head(self.encoder_body(x))

@@ -111,11 +111,6 @@ class SemiSupervisedVAE(VAE):
     def _one_hot(self, y: torch.Tensor) -> torch.Tensor:
         return F.one_hot(y, self.config.num_classes).to(self.decoder_head.projection.weight.dtype)
 
-    def prior(self, batch_shape: torch.Size | tuple[int, ...]) -> dist.Normal:
-        """p(z) = Normal(0, I) with the given batch shape."""
-        loc = torch.zeros((*batch_shape, self.config.z_dim), device=self.device)
-        return dist.Normal(loc, torch.ones_like(loc)).to_event(1)
-
     def label_prior(self) -> dist.Categorical:
         """p(y): uniform over the classes."""
         return dist.Categorical(logits=torch.zeros(self.config.num_classes, device=self.device))

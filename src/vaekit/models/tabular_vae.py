@@ -97,11 +97,6 @@ class TabularVAE(VAE):
 
     # --- the story -------------------------------------------------------------------------------------
 
-    def prior(self, batch_shape: torch.Size | tuple[int, ...]) -> dist.Independent:
-        """p(z) = Normal(0, I) with the given batch shape."""
-        loc = torch.zeros((*batch_shape, self.config.z_dim), device=self.device)
-        return dist.Normal(loc, torch.ones_like(loc)).to_event(1)
-
     def model(
         self,
         values: torch.Tensor | None = None,
