@@ -59,3 +59,14 @@ def test_training_on_the_bound_improves_it(digits):
 def test_an_unknown_objective_is_refused():
     with pytest.raises(ValueError, match="objective must be 'elbo' or 'iwae'"):
         TrainConfig(objective="renyi")
+
+
+def test_the_best_weights_of_an_iwae_run_are_chosen_on_the_bound(digits):
+    train, val = digits
+    config = TrainConfig(epochs=4, objective="iwae", num_particles=4, progress_bar=False)
+    result = fit(_model(), (train,), (val,), config)
+    assert result.selected_on == "val_iwae"
+    best = max(result.history, key=lambda row: row["val_iwae"])
+    assert result.best_epoch == best["epoch"]
+    elbo_run = fit(_model(), (train,), (val,), TrainConfig(epochs=2, progress_bar=False))
+    assert elbo_run.selected_on == "val_elbo"

@@ -7,9 +7,9 @@ import csv
 import pytest
 import torch
 
-from vaekit import ImageVAE, ImageVAEConfig, TrainConfig, fit, load_image_dataset
+from vaekit import ImageVAE, ImageVAEConfig, TermwiseELBO, TrainConfig, fit, load_image_dataset
 from vaekit.errors import TrainingDivergedError, VaekitError
-from vaekit.inference.training import batch_loader
+from vaekit.inference.training import batch_loader, build_optimizer
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,10 @@ def test_batch_loader_covers_every_row_once_per_epoch():
     assert torch.equal(torch.cat(in_order), rows)
 
 
-@pytest.mark.parametrize("bad", [{"epochs": 0}, {"batch_size": 0}, {"lr": 0.0}, {"val_fraction": 1.0}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"epochs": 0}, {"batch_size": 0}, {"lr": 0.0}, {"val_fraction": 1.0}, {"weight_decay": -0.1}],
+)
 def test_bad_training_settings_are_refused(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
@@ -287,3 +290,49 @@ def test_every_process_needs_a_training_and_a_validation_row():
         _check_rows_per_process(2, (torch.zeros(8, 2),), (torch.zeros(1, 2),))
     with pytest.raises(VaekitError, match="training set has 3 rows, fewer than the 4 processes"):
         _check_rows_per_process(4, {"a": (torch.zeros(3, 2),)}, (torch.zeros(9, 2),))
+
+
+def test_the_optimiser_is_fused_adam_and_adamw_decays_the_weights():
+    weight = torch.nn.Parameter(torch.ones(3))
+    plain = build_optimizer([weight], lr=0.1)
+    assert type(plain) is torch.optim.Adam and plain.defaults["fused"]
+    decayed = build_optimizer([weight], lr=0.1, weight_decay=0.5)
+    assert type(decayed) is torch.optim.AdamW
+    weight.grad = torch.zeros(3)  # no gradient: only the decay moves the weight
+    decayed.step()
+    assert torch.allclose(weight.detach(), torch.full((3,), 1 - 0.1 * 0.5))
+
+
+def test_weight_decay_shrinks_the_trained_weights(digits):
+    train, val = digits[0][:300], digits[1][:100]
+    norms = {}
+    for decay in (0.0, 1.0):
+        model = _model()
+        fit(model, (train,), (val,), TrainConfig(epochs=3, weight_decay=decay, progress_bar=False))
+        norms[decay] = sum(float(p.detach().norm()) for p in model.parameters())
+    assert norms[1.0] < norms[0.0]
+
+
+def test_validation_draws_the_same_z_every_epoch(digits):
+    # With weights that barely move, two epochs' validation ELBOs can differ only by their draws.
+    config = TrainConfig(epochs=3, lr=1e-12, progress_bar=False)
+    history = fit(_model(), (digits[0][:200],), (digits[1][:100],), config).history
+    val = [row["val_elbo"] for row in history]
+    assert val[0] == pytest.approx(val[1], abs=1e-4) and val[1] == pytest.approx(val[2], abs=1e-4)
+    # ... while fresh draws of z on the same weights give another estimate.
+    model = _model()
+    elbo = TermwiseELBO()
+    with torch.no_grad():
+        fresh = [-float(elbo(model.model, model.guide, digits[1][:100]).loss) for _ in range(2)]
+    assert abs(fresh[0] - fresh[1]) > 1e-3
+
+
+def test_last_checkpoint_is_written_after_every_epoch_even_without_a_better_one(digits, tmp_path):
+    # Weights that barely move and the same validation draws: no epoch after the first is better.
+    config = TrainConfig(epochs=3, lr=1e-12, progress_bar=False)
+    result = fit(_model(), (digits[0][:200],), (digits[1][:100],), config, run_dir=tmp_path)
+    assert result.best_epoch == 1
+    checkpoints = tmp_path / "checkpoints"
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 2
+    assert torch.load(checkpoints / "best.ckpt", weights_only=True)["epoch"] == 0
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]

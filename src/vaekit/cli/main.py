@@ -55,6 +55,7 @@ def _number(kind: type, *, minimum: float, strict: bool, upper: float = math.inf
 
 _positive_int = _number(int, minimum=1, strict=False)
 _positive_float = _number(float, minimum=0, strict=True)
+_non_negative_float = _number(float, minimum=0, strict=False)
 _non_negative_int = _number(int, minimum=0, strict=False)
 _non_negative_float = _number(float, minimum=0, strict=False)
 _seed = _number(int, minimum=0, strict=False, upper=2**32)
@@ -124,6 +125,12 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         choices=("constant", "cosine"),
         default="constant",
         help="learning-rate schedule: constant, or cosine decay to 0 (constant; tabular: cosine)",
+    )
+    group.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=0.0,
+        help="decoupled weight decay (AdamW) per step, relative to the learning rate (0)",
     )
     group.add_argument(
         "--seed", type=_seed, default=0, help="seed for initialisation, splits and sampling (0)"
@@ -652,6 +659,7 @@ def _train_config(args: argparse.Namespace, config_class: type) -> object:
             batch_size=args.batch_size,
             lr=_given(args.lr, 1e-3),
             lr_schedule=args.lr_schedule,
+            weight_decay=args.weight_decay,
             seed=args.seed,
             val_fraction=args.val_fraction,
             early_stopping=args.early_stopping,

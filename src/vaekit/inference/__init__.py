@@ -10,6 +10,7 @@ from vaekit.inference.objectives import Objective as Objective
 from vaekit.inference.objectives import StepResult as StepResult
 from vaekit.inference.semi_supervised import SemiSupervisedObjective as SemiSupervisedObjective
 from vaekit.inference.training import FitResult as FitResult
+from vaekit.inference.training import build_optimizer as build_optimizer
 from vaekit.inference.training import fit as fit
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "StepResult",
     "TermwiseELBO",
     "TrainConfig",
+    "build_optimizer",
     "fit",
     "log_importance_weights",
 ]

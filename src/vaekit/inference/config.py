@@ -21,6 +21,10 @@ class TrainConfig:
         ``"constant"``, or ``"cosine"``: the learning rate decays to 0 along a half cosine over the
         epochs, which settles the weights at the end of a long run (density estimation gains
         from it).
+    weight_decay:
+        Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): each step shrinks every weight
+        by ``lr * weight_decay`` of itself, which keeps a large network from fitting the noise of
+        a small data set. 0 is plain Adam.
     seed:
         Seeds the validation split, shuffling and the draws during training (and, in the run
         functions of :mod:`vaekit.runs`, which build the model, its initialisation); on the CPU
@@ -48,6 +52,7 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     lr_schedule: str = "constant"
+    weight_decay: float = 0.0
     seed: int = 0
     val_fraction: float = 0.1
     early_stopping: int | None = None
@@ -66,6 +71,8 @@ class TrainConfig:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be at least 0, got {self.weight_decay}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.objective not in ("elbo", "iwae"):

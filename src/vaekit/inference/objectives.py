@@ -29,8 +29,8 @@ class StepResult:
     loss:
         Differentiable loss to minimise, per example.
     terms:
-        Detached per-example averages to log (``elbo`` must be among the validation terms: the
-        best weights are chosen on it).
+        Detached per-example averages to log; the objective's ``selection_term`` must be among
+        the validation terms: the best weights are chosen on it.
     num_examples:
         Examples the averages are over, to weight them into epoch means.
     """
@@ -43,6 +43,9 @@ class StepResult:
 class Objective(ABC):
     """How a batch becomes a loss. Define :meth:`training`; override :meth:`validation` when the
     validation batches differ from the training ones."""
+
+    #: The validation term on which the best weights are chosen (and early stopping decides).
+    selection_term: str = "elbo"
 
     @abstractmethod
     def training(self, vae: VAE, batch: Batch) -> StepResult:
@@ -70,8 +73,11 @@ class ImportanceWeightedObjective(Objective):
     With K draws of z per example the bound ``logsumexp_k log w_k - log K`` lies between the ELBO
     (K = 1) and log p(x); maximising it fits the generative model to the data more closely than
     the ELBO does, at K times the cost of a step. The logged terms are ``iwae`` (the bound) and
-    ``elbo`` (the mean log-weight), both per example; the best weights are chosen on ``elbo``.
+    ``elbo`` (the mean log-weight), both per example. The best weights are chosen on ``iwae``,
+    the bound being maximised: the ELBO of an IWAE-trained model can fall while log p(x) rises.
     """
+
+    selection_term = "iwae"
 
     def __init__(self, num_particles: int) -> None:
         if num_particles < 1:

@@ -189,6 +189,7 @@ def training_metrics(result: FitResult, train_config: TrainConfig) -> dict[str, 
         "seconds_per_epoch": round(result.train_seconds / epochs, 3) if epochs else None,
         "train_examples_per_second": round(result.examples_per_second, 1),
         "best_val_elbo": max((row["val_elbo"] for row in result.history), default=None),
+        "selected_on": result.selected_on,
         "processes": result.world_size,
         "device": result.device,
     }
