@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from vaekit.nn import MLP, ConvDecoder, ConvEncoder
+from vaekit.nn import MLP, ConvDecoder, ConvEncoder, IndicatorMLP
 
 BATCH_SHAPES = [(), (2,), (2, 3)]
 IMAGE_SHAPES = [(1, 8, 8), (1, 28, 28)]
@@ -212,3 +212,34 @@ def test_gradients_reach_every_parameter(build):
         assert p.grad is not None, name
         assert torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+def _indicator_mlp_and_its_concatenated_twin() -> tuple[IndicatorMLP, MLP]:
+    torch.manual_seed(0)
+    split = IndicatorMLP(5, 3, (8, 6))
+    joined = MLP(8, (8, 6))
+    with torch.no_grad():
+        joined.layers[0].weight.copy_(
+            torch.cat([split.input_layer.weight, split.condition_layer.weight], dim=1)
+        )
+        joined.layers[0].bias.copy_(split.input_layer.bias)
+        joined.layers[2].load_state_dict(split.rest.layers[0].state_dict())
+    return split, joined
+
+
+@pytest.mark.parametrize("share_on", [0.0, 0.3, 1.0])
+def test_indicator_mlp_is_an_mlp_on_the_concatenation(share_on):
+    split, joined = _indicator_mlp_and_its_concatenated_twin()
+    x = torch.randn(7, 5)
+    indicators = torch.rand(7, 3) < share_on
+    expected = joined(torch.cat([x, indicators.float()], dim=-1))
+    assert torch.allclose(split(x, indicators), expected, atol=1e-6)
+
+
+def test_indicator_mlp_learns_from_the_indicators_when_some_are_on():
+    split, _ = _indicator_mlp_and_its_concatenated_twin()
+    indicators = torch.zeros(4, 3, dtype=torch.bool)
+    indicators[1, 2] = True
+    split(torch.randn(4, 5), indicators).sum().backward()
+    gradient = split.condition_layer.weight.grad
+    assert gradient[:, 2].abs().sum() > 0 and gradient[:, :2].abs().sum() == 0

@@ -54,6 +54,8 @@ class ColumnFeatures(nn.Module):
     Numeric columns are standardised (on the log scale for positive columns, ``log(1 + x)`` for
     counts), binary columns pass as 0/1, categorical columns become one-hot vectors; missing cells
     are 0 and the missingness mask is appended. No parameters: only the schema's constants.
+    :meth:`value_features` gives the values' part alone (``value_features_count`` wide), for a
+    body that takes the mask as a separate input.
     """
 
     def __init__(self, schema: Schema) -> None:
@@ -75,10 +77,16 @@ class ColumnFeatures(nn.Module):
         }
         for name, value in buffers.items():
             self.register_buffer(name, value, persistent=False)
-        self.out_features = len(numeric) + len(binary) + len(categorical) * self.max_levels + len(columns)
+        self.value_features_count = len(numeric) + len(binary) + len(categorical) * self.max_levels
+        self.out_features = self.value_features_count + len(columns)
 
     def forward(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         """Standardised values (0 where missing), one-hot levels and the missingness mask: ``(..., F)``."""
+        missing = 1.0 - observed.to(values.dtype)
+        return torch.cat([self.value_features(values, observed), missing], dim=-1)
+
+    def value_features(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+        """Standardised values (0 where missing) and one-hot levels, without the mask: ``(..., V)``."""
         parts = []
         present = observed.to(values.dtype)
         if len(self._numeric):
@@ -93,7 +101,6 @@ class ColumnFeatures(nn.Module):
             codes = values[..., self._categorical].long().clamp(0, self.max_levels - 1)
             one_hot = F.one_hot(codes, self.max_levels).to(values.dtype)
             parts.append((one_hot * present[..., self._categorical].unsqueeze(-1)).flatten(-2))
-        parts.append(1.0 - present)
         return torch.cat(parts, dim=-1)
 
 

@@ -12,7 +12,7 @@ import torch
 from vaekit.heads import NormalHead
 from vaekit.models.base import VAE
 from vaekit.models.columns import ColumnFeatures, ColumnHeads
-from vaekit.nn import MLP
+from vaekit.nn import MLP, IndicatorMLP
 from vaekit.schema import Schema
 
 
@@ -75,7 +75,10 @@ class TabularVAE(VAE):
         self.config = config
         self.schema = Schema.from_dict(config.schema)
         self.column_features = ColumnFeatures(self.schema)
-        self.encoder_body = MLP(self.column_features.out_features, config.hidden)
+        # The missingness mask enters the first layer on its own, so complete rows skip its work.
+        self.encoder_body = IndicatorMLP(
+            self.column_features.value_features_count, len(self.schema.columns), config.hidden
+        )
         self.encoder_head = NormalHead(self.encoder_body.out_features, (config.z_dim,))
         self.decoder_body = MLP(config.z_dim, config.hidden[::-1])
         self.decoder_heads = ColumnHeads(self.schema, self.decoder_body.out_features)
@@ -83,13 +86,14 @@ class TabularVAE(VAE):
 
     # --- the boxes ---------------------------------------------------------------------------------
 
-    def features(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
-        """The encoder's input ``(..., F)``: standardised values (0 where missing) and the missing mask."""
-        return self.column_features(values, observed)
+    def features(self, values: torch.Tensor, observed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's inputs: standardised values (0 where missing) ``(..., V)`` and the
+        missingness mask ``(..., columns)``."""
+        return self.column_features.value_features(values, observed), ~observed.bool()
 
     def encode(self, values: torch.Tensor, observed: torch.Tensor) -> dist.Independent:
         """q(z | x): the encoded table -> Normal over z with batch shape ``rows``."""
-        return self.encoder_head(self.encoder_body(self.features(values, observed)))
+        return self.encoder_head(self.encoder_body(*self.features(values, observed)))
 
     def column_distributions(self, z: torch.Tensor) -> dict[str, dist.TorchDistribution]:
         """p(x | z) per family: distributions with batch shape ``(..., columns of the family)``."""

@@ -8,6 +8,7 @@ from vaekit.nn.conv import ConvDecoder as ConvDecoder
 from vaekit.nn.conv import ConvEncoder as ConvEncoder
 from vaekit.nn.mlp import MLP as MLP
 from vaekit.nn.mlp import ConditionalMLP as ConditionalMLP
+from vaekit.nn.mlp import IndicatorMLP as IndicatorMLP
 from vaekit.nn.recurrent import ImageRowEncoder as ImageRowEncoder
 from vaekit.nn.recurrent import RNNDecoder as RNNDecoder
 from vaekit.nn.recurrent import RNNEncoder as RNNEncoder
@@ -15,6 +16,7 @@ from vaekit.nn.recurrent import RNNEncoder as RNNEncoder
 __all__ = [
     "MLP",
     "ConditionalMLP",
+    "IndicatorMLP",
     "ConvEncoder",
     "ConvDecoder",
     "ImageRowEncoder",
