@@ -9,6 +9,7 @@ import torch
 
 from vaekit import ImageVAE, ImageVAEConfig, TermwiseELBO, TrainConfig, fit, load_image_dataset
 from vaekit.errors import TrainingDivergedError, VaekitError
+from vaekit.inference import ELBOObjective, StepResult
 from vaekit.inference.training import batch_loader, build_optimizer
 
 
@@ -336,3 +337,35 @@ def test_last_checkpoint_is_written_after_every_epoch_even_without_a_better_one(
     assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 2
     assert torch.load(checkpoints / "best.ckpt", weights_only=True)["epoch"] == 0
     assert sorted(path.name for path in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]
+
+
+class _WorseEveryValidation(ELBOObjective):
+    """Trains on the ELBO; its validation term only falls, so the first epoch is the best."""
+
+    def __init__(self) -> None:
+        super().__init__(TermwiseELBO())
+        self.validations = 0
+
+    def validation(self, vae, batch):
+        self.validations += 1
+        return StepResult(torch.tensor(0.0), {"elbo": torch.tensor(-float(self.validations))}, 1)
+
+
+@pytest.mark.parametrize("keep", ["best", "last"])
+def test_keep_chooses_the_best_or_the_last_epochs_weights(digits, tmp_path, keep):
+    train, val = digits[0][:300], digits[1][:100]  # one validation batch per epoch
+    config = TrainConfig(epochs=3, keep=keep, progress_bar=False)
+    model = _model()
+    result = fit(model, (train,), (val,), config, objective=_WorseEveryValidation(), run_dir=tmp_path)
+    assert result.best_epoch == 1 and result.kept_epoch == (1 if keep == "best" else 3)
+    saved = torch.load(tmp_path / f"checkpoints/{keep}.ckpt", weights_only=True)["state_dict"]
+    other = torch.load(
+        tmp_path / "checkpoints/{}.ckpt".format({"best": "last", "last": "best"}[keep]), weights_only=True
+    )["state_dict"]
+    assert all(torch.equal(p, saved[f"vae.{name}"]) for name, p in model.state_dict().items())
+    assert not all(torch.equal(p, other[f"vae.{name}"]) for name, p in model.state_dict().items())
+
+
+def test_keep_must_be_best_or_last():
+    with pytest.raises(ValueError, match="keep must be 'best' or 'last'"):
+        TrainConfig(keep="middle")

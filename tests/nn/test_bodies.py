@@ -243,3 +243,8 @@ def test_indicator_mlp_learns_from_the_indicators_when_some_are_on():
     split(torch.randn(4, 5), indicators).sum().backward()
     gradient = split.condition_layer.weight.grad
     assert gradient[:, 2].abs().sum() > 0 and gradient[:, :2].abs().sum() == 0
+    # With none on, the indicator weights still get a gradient (of zeros), as data parallelism needs.
+    split.zero_grad(set_to_none=True)
+    split(torch.randn(4, 5), torch.zeros(4, 3, dtype=torch.bool)).sum().backward()
+    assert split.condition_layer.weight.grad is not None
+    assert torch.equal(split.condition_layer.weight.grad, torch.zeros(8, 3))

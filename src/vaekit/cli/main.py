@@ -17,16 +17,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from vaekit.runs.tabular import TABULAR_DEFAULTS
+
 EXIT_USER_ERROR = 2
-#: Defaults of `train tabular`, where they differ from the image models'.
-TABULAR_DEFAULTS = {
-    "epochs": 300,
-    "batch_size": 128,
-    "z_dim": 4,
-    "hidden": (512, 512),
-    "lr_schedule": "cosine",
-    "objective": "iwae",
-}
 #: Draws of z per example when --num-particles is not given, per training objective.
 DEFAULT_PARTICLES = {"elbo": 1, "iwae": 8}
 #: Defaults of `train sequence`, where they differ from the image models'.
@@ -114,7 +107,9 @@ def _devices(text: str) -> str | int:
 
 def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=_positive_int, default=10, help="passes over the training set (10)")
+    group.add_argument(
+        "--epochs", type=_positive_int, default=10, help="passes over the training set (10; tabular: 600)"
+    )
     group.add_argument(
         "--batch-size", type=_positive_int, default=128, help="examples per step (128; ssvae 200)"
     )
@@ -143,6 +138,13 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without a better validation ELBO",
+    )
+    group.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        default="best",
+        help="weights the run ends with: the best validation epoch's, or the last epoch's "
+        "(best; tabular: last)",
     )
     group.add_argument(
         "--objective",
@@ -307,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--hidden",
         type=_layer_widths,
         default=TABULAR_DEFAULTS["hidden"],
-        help="hidden layer widths, e.g. 256,256",
+        help="hidden layer widths (128,128)",
     )
     _add_training_flags(tabular)
     tabular.add_argument(
@@ -323,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         batch_size=TABULAR_DEFAULTS["batch_size"],
         lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
         objective=TABULAR_DEFAULTS["objective"],
+        keep=TABULAR_DEFAULTS["keep"],
     )
 
     sequence = models.add_parser(
@@ -663,6 +666,7 @@ def _train_config(args: argparse.Namespace, config_class: type) -> object:
             seed=args.seed,
             val_fraction=args.val_fraction,
             early_stopping=args.early_stopping,
+            keep=args.keep,
             objective=args.objective,
             num_particles=_given(args.num_particles, DEFAULT_PARTICLES[args.objective]),
             accelerator=_given(args.accelerator, "auto"),
@@ -681,6 +685,7 @@ _SUMMARY_KEYS = (
     "test_log_likelihood",
     "epochs",
     "best_epoch",
+    "kept_epoch",
     "seconds_per_epoch",
     "train_examples_per_second",
 )

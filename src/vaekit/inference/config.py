@@ -33,6 +33,11 @@ class TrainConfig:
         Share of the training set held out to select the best weights.
     early_stopping:
         Stop after this many epochs without a better validation ELBO; ``None`` never stops early.
+    keep:
+        Which weights the fitted model ends with: ``"best"``, those of the epoch with the best
+        validation ELBO (or bound), or ``"last"``, those of the last epoch. After a learning rate
+        annealed to 0 the last weights are the settled ones, and choosing among epochs on a small
+        validation set picks noise as often as a better model (the tabular default).
     objective:
         ``"elbo"``, or ``"iwae"``: the importance-weighted bound with ``num_particles`` draws of z
         per example, which fits the generative model more closely at ``num_particles`` times the
@@ -56,6 +61,7 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.1
     early_stopping: int | None = None
+    keep: str = "best"
     objective: str = "elbo"
     num_particles: int = 1
     accelerator: str = "auto"
@@ -75,6 +81,8 @@ class TrainConfig:
             raise ValueError(f"weight_decay must be at least 0, got {self.weight_decay}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if self.keep not in ("best", "last"):
+            raise ValueError(f"keep must be 'best' or 'last', got {self.keep!r}")
         if self.objective not in ("elbo", "iwae"):
             raise ValueError(f"objective must be 'elbo' or 'iwae', got {self.objective!r}")
         if not 0 < self.val_fraction < 1:

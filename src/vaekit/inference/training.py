@@ -406,7 +406,10 @@ class FitResult:
         One dict per epoch: ``epoch``, ``train_*`` and ``val_*`` terms in nats per example,
         ``seconds`` of training (validation excluded).
     best_epoch:
-        Epoch whose weights were kept (best ``selected_on``); the model holds them on return.
+        Epoch with the best ``selected_on``.
+    kept_epoch:
+        Epoch whose weights the model holds on return: ``best_epoch``, or the last epoch when
+        the config says ``keep="last"``.
     train_seconds:
         Wall-clock seconds of all training epochs (validation excluded).
     train_examples:
@@ -423,6 +426,7 @@ class FitResult:
 
     history: list[dict[str, float]]
     best_epoch: int
+    kept_epoch: int
     train_seconds: float
     train_examples: int
     is_global_zero: bool = True
@@ -448,12 +452,13 @@ def fit(
     resume: bool = False,
 ) -> FitResult:
     """Fit ``vae`` by maximising the ELBO with Adam, keeping the weights of the best validation ELBO
-    (of the best validation bound for another objective: its ``selection_term``).
+    (of the best validation bound for another objective: its ``selection_term``), or of the last
+    epoch with ``config.keep="last"``.
 
     Parameters
     ----------
     vae:
-        The model; trained in place, and left holding the best weights.
+        The model; trained in place, and left holding the kept weights (see ``config.keep``).
     train, val:
         Tensors whose rows are examples, passed to ``vae.model``/``vae.guide`` in this order
         (``(images,)`` for the image VAE). ``train`` may also map names to such tensors (the
@@ -591,12 +596,15 @@ def fit(
             raise TrainingDivergedError(f"{error}{where}") from None
         finally:
             torch.use_deterministic_algorithms(was_deterministic)
-    if module.best_state is not None:
+    kept_epoch = len(module.history)
+    if config.keep == "best" and module.best_state is not None:
         vae.load_state_dict(module.best_state)
+        kept_epoch = module.best_epoch
     train_seconds = sum(row["seconds"] for row in module.history)
     return FitResult(
         history=module.history,
         best_epoch=module.best_epoch,
+        kept_epoch=kept_epoch,
         train_seconds=train_seconds,
         # Each rank counted its own share (all ranks take the same number of steps).
         train_examples=module.examples_seen * trainer.world_size,

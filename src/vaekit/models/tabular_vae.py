@@ -33,7 +33,7 @@ class TabularVAEConfig:
 
     schema: dict[str, Any]
     z_dim: int = 4
-    hidden: tuple[int, ...] = (512, 512)
+    hidden: tuple[int, ...] = (128, 128)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(v) for v in self.hidden))

@@ -149,4 +149,8 @@ class IndicatorMLP(ConditionalMLP):
         before_activation = self.input_layer(x)
         if indicators.any():
             before_activation = before_activation + self.condition_layer(indicators.to(x.dtype))
+        else:
+            # A zero that keeps the indicator weights in the graph: their gradient is then 0, as
+            # on the concatenation, rather than missing, which data-parallel training refuses.
+            before_activation = before_activation + 0.0 * self.condition_layer.weight.sum()
         return self.rest(self.first_activation(before_activation))

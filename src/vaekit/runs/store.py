@@ -91,8 +91,11 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") ->
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
         message = " ".join(str(error).split())  # load_state_dict lists its complaints on several lines
+        written_by = payload.get("vaekit_version", "an unknown version")
         raise RunError(
-            f"the architecture or weights in {path} are damaged: {type(error).__name__}: {message[:300]}"
+            f"the architecture or weights in {path} do not fit together: the file is damaged, or "
+            f"was written by a vaekit whose {name} had another layout (it says {written_by}; "
+            f"this is {__version__}): {type(error).__name__}: {message[:300]}"
         ) from None
     return model.eval()
 
@@ -184,6 +187,7 @@ def training_metrics(result: FitResult, train_config: TrainConfig) -> dict[str, 
         "train_examples": result.train_examples // epochs if epochs else 0,
         "epochs": epochs,
         "best_epoch": result.best_epoch,
+        "kept_epoch": result.kept_epoch,
         "stopped_early": epochs < train_config.epochs,
         "train_seconds": round(result.train_seconds, 3),
         "seconds_per_epoch": round(result.train_seconds / epochs, 3) if epochs else None,

@@ -50,6 +50,19 @@ TEST_FRACTION = 0.1
 SEED_ROWS = 10_000
 #: Importance samples per row for test log-likelihoods and scores.
 DEFAULT_TABULAR_IW_SAMPLES = 1000
+#: Defaults of ``vaekit train tabular`` (where they differ from the image models'), chosen on the
+#: reference data: the importance-weighted bound (8 draws) over 600 epochs of a cosine-decayed
+#: learning rate, a small network (wider ones fit the 9,000 training rows more closely and
+#: held-out rows less), and the last epoch's weights, as the settled ones.
+TABULAR_DEFAULTS: dict[str, Any] = {
+    "epochs": 600,
+    "batch_size": 128,
+    "z_dim": 4,
+    "hidden": (128, 128),
+    "lr_schedule": "cosine",
+    "objective": "iwae",
+    "keep": "last",
+}
 
 
 def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -246,7 +259,7 @@ def train_tabular(
     run_dir: str | Path,
     *,
     z_dim: int = 4,
-    hidden: tuple[int, ...] = (512, 512),
+    hidden: tuple[int, ...] = TABULAR_DEFAULTS["hidden"],
     overrides: dict[str, dict[str, str]] | None = None,
     iw_samples: int = DEFAULT_TABULAR_IW_SAMPLES,
     figures: bool = True,
