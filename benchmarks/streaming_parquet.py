@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "--train-rows", type=int, help="stop each epoch after about this many training rows (all)"
     )
     parser.add_argument("--batch-size", type=int, default=128, help="rows per step (128, the CLI's default)")
-    parser.add_argument("--hidden", default="512,512", help="hidden widths (512,512, the CLI's default)")
+    parser.add_argument("--hidden", default="512,512", help="hidden widths (512,512: the README's figures)")
     parser.add_argument("--z-dim", type=int, default=4)
     parser.add_argument("--buffer-rows", type=int, default=262_144)
     parser.add_argument("--chunk-rows", type=int, default=65_536)
