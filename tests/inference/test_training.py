@@ -369,3 +369,15 @@ def test_keep_chooses_the_best_or_the_last_epochs_weights(digits, tmp_path, keep
 def test_keep_must_be_best_or_last():
     with pytest.raises(ValueError, match="keep must be 'best' or 'last'"):
         TrainConfig(keep="middle")
+
+
+def test_validation_leaves_the_training_draws_untouched(digits):
+    # Validation sets of different sizes draw different numbers of z; training must not notice.
+    train = digits[0][:300]
+    results = []
+    for val in (digits[1][:50], digits[1][:150]):
+        model = _model()
+        history = fit(model, (train,), (val,), TrainConfig(epochs=3, progress_bar=False)).history
+        results.append(([row["train_elbo"] for row in history], _params(model)))
+    assert results[0][0] == results[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))

@@ -11,6 +11,7 @@ import pytest
 from vaekit.cli.main import main
 from vaekit.errors import DataError
 from vaekit.inference import TrainConfig
+from vaekit.models import TabularVAEConfig
 from vaekit.runs import load_run
 from vaekit.runs.tabular import impute_rows, sample_rows, score_rows, train_tabular, write_table
 
@@ -221,3 +222,16 @@ def test_imputing_levels_keeps_observed_cells(csv_run):
         present = table[column].notna()
         assert completed.loc[present, column].tolist() == table.loc[present, column].tolist()
     assert set(completed["city"]) <= {"Oslo", "Lima", "Pune"}
+
+
+def test_the_default_training_settings_are_the_commands():
+    from vaekit.cli.main import DEFAULT_PARTICLES, build_parser
+    from vaekit.runs.tabular import default_train_config
+
+    args = build_parser().parse_args(["train", "tabular", "--dataset", "seed", "--out", "x"])
+    config = default_train_config()
+    for key in ("epochs", "batch_size", "lr_schedule", "objective", "keep"):
+        assert getattr(config, key) == getattr(args, key)
+    assert config.num_particles == DEFAULT_PARTICLES[args.objective]
+    assert tuple(args.hidden) == TabularVAEConfig.hidden
+    assert default_train_config(epochs=3).epochs == 3

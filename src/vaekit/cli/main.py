@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from vaekit.runs.tabular import TABULAR_DEFAULTS
+from vaekit.runs.defaults import TABULAR_DEFAULTS
 
 EXIT_USER_ERROR = 2
 #: Draws of z per example when --num-particles is not given, per training objective.
@@ -50,7 +50,6 @@ _positive_int = _number(int, minimum=1, strict=False)
 _positive_float = _number(float, minimum=0, strict=True)
 _non_negative_float = _number(float, minimum=0, strict=False)
 _non_negative_int = _number(int, minimum=0, strict=False)
-_non_negative_float = _number(float, minimum=0, strict=False)
 _seed = _number(int, minimum=0, strict=False, upper=2**32)
 
 
@@ -137,7 +136,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--early-stopping",
         type=_positive_int,
         metavar="PATIENCE",
-        help="stop after PATIENCE epochs without a better validation ELBO",
+        help="stop after PATIENCE epochs without a better validation ELBO (iwae: bound); see --keep",
     )
     group.add_argument(
         "--keep",

@@ -32,12 +32,15 @@ class TrainConfig:
     val_fraction:
         Share of the training set held out to select the best weights.
     early_stopping:
-        Stop after this many epochs without a better validation ELBO; ``None`` never stops early.
+        Stop after this many epochs without a better validation ELBO (the objective's
+        ``selection_term``: the bound for ``"iwae"``); ``None`` never stops early. With
+        ``keep="last"`` the weights kept are then those ``early_stopping`` epochs past the best.
     keep:
         Which weights the fitted model ends with: ``"best"``, those of the epoch with the best
         validation ELBO (or bound), or ``"last"``, those of the last epoch. After a learning rate
         annealed to 0 the last weights are the settled ones, and choosing among epochs on a small
-        validation set picks noise as often as a better model (the tabular default).
+        validation set picks noise as often as a better model (the default of
+        ``vaekit train tabular``, :func:`vaekit.runs.defaults.default_train_config`).
     objective:
         ``"elbo"``, or ``"iwae"``: the importance-weighted bound with ``num_particles`` draws of z
         per example, which fits the generative model more closely at ``num_particles`` times the

@@ -121,17 +121,26 @@ def batch_loader(
 _VALIDATION_SEED_OFFSET = 104_729
 
 
-def _random_state(device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The global generators' states: the CPU's, and the device's own on a CUDA device."""
+def _random_state(device: torch.device) -> tuple[torch.device, torch.Tensor, torch.Tensor | None]:
+    """The generators draws of z come from: the CPU's, and the device's own on a CUDA device."""
     cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    return torch.get_rng_state(), cuda
+    return device, torch.get_rng_state(), cuda
 
 
-def _set_random_state(state: tuple[torch.Tensor, torch.Tensor | None]) -> None:
-    cpu, cuda = state
+def _seed_draws(device: torch.device, seed: int) -> None:
+    """Seed only the generators :func:`_random_state` saves (``torch.manual_seed`` would reseed
+    every device's, Apple's MPS included, which nothing would then put back)."""
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            torch.cuda.manual_seed(seed)
+
+
+def _set_random_state(state: tuple[torch.device, torch.Tensor, torch.Tensor | None]) -> None:
+    device, cpu, cuda = state
     torch.set_rng_state(cpu)
     if cuda is not None:
-        torch.cuda.set_rng_state(cuda)
+        torch.cuda.set_rng_state(cuda, device)
 
 
 def build_optimizer(
@@ -199,7 +208,7 @@ def _lightning_module_class() -> type:
             # that a resumed run on the CPU draws exactly what the uninterrupted run would have.
             self.generators = list(generators)
             self._resumed = False
-            self._training_random_state: tuple[torch.Tensor, torch.Tensor | None] | None = None
+            self._training_random_state: tuple[Any, ...] | None = None
 
         def configure_optimizers(self) -> Any:
             optimizer = build_optimizer(self.vae.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -251,7 +260,8 @@ def _lightning_module_class() -> type:
                 raise VaekitError("the checkpoint was not written by vaekit's training loop")
             self.history = [dict(row) for row in state["history"]]
             self.best_state = state["best_state"]
-            self.best_val_score = state["best_val_score"]
+            # Checkpoints of vaekit 0.1 named it for the ELBO, the only selection term then.
+            self.best_val_score = state.get("best_val_score", state.get("best_val_elbo", -math.inf))
             self.best_epoch = state["best_epoch"]
             self.examples_seen = state["examples_seen"]
             # Restored here, before Lightning creates the epoch's data iterator (which draws from
@@ -315,7 +325,7 @@ def _lightning_module_class() -> type:
             # their weights, not on the luck of their draws, which would otherwise pick a lucky
             # epoch as the best one. The training stream is put back untouched afterwards.
             self._training_random_state = _random_state(self.device)
-            torch.manual_seed(self.seed + self.global_rank + _VALIDATION_SEED_OFFSET)
+            _seed_draws(self.device, self.seed + self.global_rank + _VALIDATION_SEED_OFFSET)
 
         def on_validation_epoch_end(self) -> None:
             if self._training_random_state is not None:
@@ -407,9 +417,6 @@ class FitResult:
         ``seconds`` of training (validation excluded).
     best_epoch:
         Epoch with the best ``selected_on``.
-    kept_epoch:
-        Epoch whose weights the model holds on return: ``best_epoch``, or the last epoch when
-        the config says ``keep="last"``.
     train_seconds:
         Wall-clock seconds of all training epochs (validation excluded).
     train_examples:
@@ -422,17 +429,20 @@ class FitResult:
     selected_on:
         The validation term the best epoch was chosen on (``"val_elbo"``, or ``"val_iwae"`` for
         the importance-weighted objective).
+    kept_epoch:
+        Epoch whose weights the model holds on return: ``best_epoch``, or the last epoch when
+        the config says ``keep="last"``.
     """
 
     history: list[dict[str, float]]
     best_epoch: int
-    kept_epoch: int
     train_seconds: float
     train_examples: int
     is_global_zero: bool = True
     world_size: int = 1
     device: str = "cpu"
     selected_on: str = "val_elbo"
+    kept_epoch: int = -1
 
     @property
     def examples_per_second(self) -> float:

@@ -4,7 +4,7 @@ A run folder holds everything one training run produced::
 
     RUN_DIR/
       config.json        model, training and data settings
-      model.pt           best weights + architecture; loads with torch.load(weights_only=True)
+      model.pt           kept weights (best or last epoch) + architecture; torch.load(weights_only=True)
       checkpoints/       Lightning checkpoints (best.ckpt, last.ckpt)
       log.csv            the objective and its terms per epoch, train and validation
       metrics.json       test ELBO, IWAE log-likelihood, timing (and accuracy for classifiers)

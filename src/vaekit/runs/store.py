@@ -194,6 +194,7 @@ def training_metrics(result: FitResult, train_config: TrainConfig) -> dict[str, 
         "train_examples_per_second": round(result.examples_per_second, 1),
         "best_val_elbo": max((row["val_elbo"] for row in result.history), default=None),
         "selected_on": result.selected_on,
+        f"best_{result.selected_on}": max((row[result.selected_on] for row in result.history), default=None),
         "processes": result.world_size,
         "device": result.device,
     }
