@@ -136,7 +136,8 @@ def _ss_section(run: Run, figure: Any) -> str:
             "x ~ Bernoulli(decoder(z, y)). It is observed for a tenth of the training digits "
             f"({m['labels']}, balanced over the classes) and summed out exactly, by enumeration, "
             "for the rest; "
-            f"q(y | x) is the classifier (alpha = {m['alpha']:.1f}, the paper's 0.1 N). "
+            f"q(y | x) is the classifier; its log-likelihood weighs {m['classifier_weight']:g} per "
+            f"labelled digit (alpha = {m['alpha']:.0f}). "
             f"Run folder: `{run.path.name}/`.\n",
             "| metric | value |\n|---|---|",
             f"| test accuracy of q(y \\| x) | {m['test_accuracy']:.3f} |",

@@ -145,3 +145,32 @@ def test_the_semi_supervised_model_refuses_the_iwae_objective(tmp_path, capsys):
     assert status == 2
     assert "--objective elbo" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_more_labels_than_training_images_is_a_clear_error(tmp_path, capsys):
+    status = main(["train", "ssvae", "--labels", "5000", "--out", str(tmp_path / "r")])
+    assert status == 2
+    assert "more than the 1293 training images" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_classification_weight_is_given_once(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["train", "ssvae", "--labels", "50", "--alpha", "1", "--classifier-weight", "2", "--out", "x"])
+
+
+def test_a_resumed_run_of_version_0_2_keeps_the_papers_alpha(tmp_path):
+    out = tmp_path / "ss"
+    argv = ["train", "ssvae", "--labels", "100", "--epochs", "1", "--hidden", "32", "--z-dim", "4"]
+    assert main([*argv, "--iw-samples", "2", "--no-progress", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["alpha"] == 4600.0
+    # What 0.2 wrote: no classifier weight, alpha null (the objective chose 0.1 N).
+    command = json.loads((out / "command.json").read_text())
+    del command["arguments"]["classifier_weight"]
+    (out / "command.json").write_text(json.dumps(command))
+    config = json.loads((out / "config.json").read_text())
+    config["alpha"] = None
+    del config["classifier_weight"]
+    (out / "config.json").write_text(json.dumps(config))
+    assert main(["train", "ssvae", "--labels", "100", "--resume", str(out), "--no-progress"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["alpha"] == pytest.approx(129.3)

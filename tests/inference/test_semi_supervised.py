@@ -10,6 +10,8 @@ from pyro import poutine
 
 from vaekit import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from vaekit.inference import SemiSupervisedObjective
+from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
+from vaekit.inference.semi_supervised import resolve_alpha
 from vaekit.models import VAE
 
 
@@ -102,8 +104,32 @@ def test_classification_term_only_sees_labelled_examples():
     assert torch.allclose(with_term.loss - without.loss, expected, atol=1e-5)
 
 
-def test_default_alpha_is_the_papers_choice():
-    assert SemiSupervisedObjective(num_labelled=100, num_unlabelled=900).alpha == pytest.approx(100.0)
+def test_default_classification_term_weighs_46_per_labelled_example():
+    """The documented default: alpha = 46 * N_labelled, so a step's term is the formula's."""
+    model, x, y = _ss_model(), torch.rand(6, 1, 8, 8), torch.arange(6)
+    labelled_only = {"labelled": (x, y)}
+    pyro.set_rng_seed(0)
+    without = SemiSupervisedObjective(num_labelled=6, num_unlabelled=18, alpha=0.0).training(
+        model, labelled_only
+    )
+    pyro.set_rng_seed(0)
+    default = SemiSupervisedObjective(num_labelled=6, num_unlabelled=18).training(model, labelled_only)
+    assert DEFAULT_CLASSIFIER_WEIGHT == 46.0
+    expected = -DEFAULT_CLASSIFIER_WEIGHT * 6 / 24 * model.classify(x).log_prob(y).mean()
+    assert torch.allclose(default.loss - without.loss, expected, atol=1e-4)
+
+
+def test_alpha_and_classifier_weight_are_two_forms_of_one_setting():
+    assert SemiSupervisedObjective(num_labelled=100, num_unlabelled=900).alpha == pytest.approx(4600.0)
+    weighted = SemiSupervisedObjective(num_labelled=100, num_unlabelled=900, classifier_weight=2.5)
+    assert weighted.alpha == pytest.approx(250.0)
+    papers = SemiSupervisedObjective(num_labelled=100, num_unlabelled=900, alpha=100.0)
+    assert papers.alpha == pytest.approx(100.0)
+    assert resolve_alpha(0, alpha=None, classifier_weight=None) == 0.0
+    with pytest.raises(ValueError, match="not both"):
+        resolve_alpha(10, alpha=1.0, classifier_weight=1.0)
+    with pytest.raises(ValueError, match="negative"):
+        resolve_alpha(10, alpha=None, classifier_weight=-1.0)
 
 
 def test_validation_needs_no_label_for_the_elbo():

@@ -128,3 +128,53 @@ def test_unsupervised_run_reports_clustering_accuracy(digits, tmp_path):
     )
     assert run.metrics["accuracy_kind"].startswith("clustering accuracy")
     assert sorted(run.metrics["cluster_to_class"]) == list(range(10))
+
+
+@pytest.mark.parametrize(
+    ("num_labels", "message"),
+    [(5000, "more than the 1293 training images"), (7, "fewer than the 10 classes")],
+)
+def test_a_label_budget_that_cannot_be_honoured_is_refused_before_writing(
+    digits, tmp_path, num_labels, message
+):
+    with pytest.raises(VaekitError, match=message):
+        train_ssvae(
+            digits,
+            _config(digits),
+            TrainConfig(epochs=1, progress_bar=False),
+            tmp_path / "run",
+            num_labels=num_labels,
+            progress=False,
+        )
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_class_without_labels_is_named_in_a_warning(digits):
+    images, labels = digits.train_images[:200], digits.train_labels[:200].clone().float()
+    labels[labels >= 8] = float("nan")  # classes 8 and 9 keep no label
+    model = SemiSupervisedVAE(_config(digits))
+    with pytest.warns(UserWarning, match=r"2 of 10 classes have no labelled example \(\[8, 9\]\)"):
+        fit_semi_supervised(
+            model,
+            images,
+            labels,
+            images[:20],
+            digits.train_labels[:20],
+            TrainConfig(epochs=1, progress_bar=False),
+        )
+
+
+def test_the_run_records_both_forms_of_the_classification_weight(digits, tmp_path):
+    run = train_ssvae(
+        digits,
+        _config(digits),
+        TrainConfig(epochs=1, progress_bar=False),
+        tmp_path / "run",
+        num_labels=50,
+        iw_samples=2,
+        figures=False,
+        progress=False,
+    )
+    config = json.loads((run.path / "config.json").read_text())
+    assert config["classifier_weight"] == 46.0 and config["alpha"] == 46.0 * 50
+    assert run.metrics["alpha"] == 46.0 * 50

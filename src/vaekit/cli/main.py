@@ -17,7 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from vaekit.runs.defaults import TABULAR_DEFAULTS
+from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
+from vaekit.runs.defaults import SSVAE_DEFAULTS, TABULAR_DEFAULTS
 
 EXIT_USER_ERROR = 2
 #: Draws of z per example when --num-particles is not given, per training objective.
@@ -107,7 +108,12 @@ def _devices(text: str) -> str | int:
 def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
     group.add_argument(
-        "--epochs", type=_positive_int, default=10, help="passes over the training set (10; tabular: 600)"
+        "--epochs",
+        type=_positive_int,
+        default=10,
+        help="passes over the training set (10; tabular: 600; ssvae: "
+        + ", ".join(f"{epochs} with {encoder}" for encoder, epochs in SSVAE_DEFAULTS["epochs"].items())
+        + ")",
     )
     group.add_argument(
         "--batch-size", type=_positive_int, default=128, help="examples per step (128; ssvae 200)"
@@ -118,7 +124,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--lr-schedule",
         choices=("constant", "cosine"),
         default="constant",
-        help="learning-rate schedule: constant, or cosine decay to 0 (constant; tabular: cosine)",
+        help="learning-rate schedule: constant, or cosine decay to 0 (constant; tabular, ssvae: cosine)",
     )
     group.add_argument(
         "--weight-decay",
@@ -228,16 +234,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="labelled training images, balanced over the classes and chosen by the seed (0: unsupervised)",
     )
-    arch.add_argument(
+    weight = arch.add_mutually_exclusive_group()
+    weight.add_argument(
+        "--classifier-weight",
+        type=_non_negative_float,
+        default=DEFAULT_CLASSIFIER_WEIGHT,
+        metavar="W",
+        help="weight of log q(y|x) per labelled image, relative to its ELBO "
+        f"({DEFAULT_CLASSIFIER_WEIGHT:g}, Pyro's tutorial's; alpha = W * labels)",
+    )
+    weight.add_argument(
         "--alpha",
         type=_non_negative_float,
         default=None,
-        help="weight of the classification term alpha * E[log q(y|x)] "
-        "(default: the paper's 0.1 * training set size)",
+        help="total weight of the classification term alpha * E[log q(y|x)] instead of --classifier-weight "
+        "(the paper's choice is 0.1 * training set size)",
     )
     _add_training_flags(ssvae)
     _add_evaluation_flags(ssvae)
-    ssvae.set_defaults(handler=_train_ssvae, batch_size=200)
+    # epochs=None: resolved by encoder (SSVAE_DEFAULTS) once the arguments are parsed.
+    ssvae.set_defaults(
+        handler=_train_ssvae,
+        epochs=None,
+        batch_size=SSVAE_DEFAULTS["batch_size"],
+        lr_schedule=SSVAE_DEFAULTS["lr_schedule"],
+    )
 
     tabular = models.add_parser(
         "tabular", help="tabular VAE: columns of different kinds, each with its own likelihood, tied by z"
@@ -476,6 +497,9 @@ def _given(value: Any, default: Any) -> Any:
 
 #: Settings a resumed run may change: how fast it learns from here on, and on what hardware.
 _RESUME_OVERRIDES = ("lr", "accelerator", "devices", "strategy", "num_nodes")
+#: Settings added after 0.2, with the value that repeats what a 0.2 run did without them: a resumed
+#: run keeps training as it started (a 0.2 ssvae run without --alpha used the paper's alpha).
+_LEGACY_ARGUMENTS: dict[str, dict[str, Any]] = {"ssvae": {"classifier_weight": None}}
 #: The training command's arguments, kept in the run folder so that --resume can repeat them.
 COMMAND_FILE = "command.json"
 #: Arguments that say how to run this process, not what to train; never stored or restored.
@@ -523,8 +547,11 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
     if unknown:
         raise VaekitError(f"cannot resume {run_dir}: it was started with unknown settings {sorted(unknown)}")
     overrides = {name: getattr(args, name) for name in _RESUME_OVERRIDES if getattr(args, name) is not None}
+    legacy = {
+        name: value for name, value in _LEGACY_ARGUMENTS.get(command, {}).items() if name not in arguments
+    }
     resumed = argparse.Namespace(
-        **{**vars(args), **arguments, **overrides, "out": str(run_dir), "force": False}
+        **{**vars(args), **legacy, **arguments, **overrides, "out": str(run_dir), "force": False}
     )
     return resumed, run_dir, True
 
@@ -577,8 +604,13 @@ def _train_ssvae(args: argparse.Namespace) -> int:
     from vaekit.inference import TrainConfig
     from vaekit.models import SemiSupervisedVAEConfig
     from vaekit.runs import train_ssvae
+    from vaekit.runs.defaults import ssvae_default_epochs
+    from vaekit.runs.ss_vae import check_label_budget
+    from vaekit.runs.store import split_train_val
 
     args, run_dir, resume = _start_run(args, "ssvae")
+    if args.epochs is None:
+        args.epochs = ssvae_default_epochs(args.encoder)
     if args.objective != "elbo":
         from vaekit.errors import VaekitError
 
@@ -597,6 +629,13 @@ def _train_ssvae(args: argparse.Namespace) -> int:
         rnn_cell=args.rnn_cell,
         binarize=args.binarize,
     )
+    num_train = len(
+        split_train_val(len(dataset.train_images), train_config.val_fraction, train_config.seed)[0]
+    )
+    check_label_budget(args.labels, num_train, dataset.num_classes)
+    alpha, classifier_weight = args.alpha, args.classifier_weight
+    if alpha is None and classifier_weight is None:  # a 0.2 run resumed: the paper's alpha = 0.1 N
+        alpha = 0.1 * num_train
     _begin_run(run_dir, args, "ssvae", resume)
     run = train_ssvae(
         dataset,
@@ -604,7 +643,8 @@ def _train_ssvae(args: argparse.Namespace) -> int:
         train_config,
         run_dir,
         num_labels=args.labels,
-        alpha=args.alpha,
+        alpha=alpha,
+        classifier_weight=classifier_weight,
         data_settings=data_settings,
         iw_samples=args.iw_samples,
         iw_examples=args.iw_examples,

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Weight of log q(y | x) per labelled example, relative to that example's ELBO: Pyro's tutorial of
+#: M2 (``aux_loss_multiplier = 46``). The paper's alpha = 0.1 N gives each labelled example 0.1 N /
+#: N_labelled instead (2 at 5% of labels): far too little with few labels (see the README).
+DEFAULT_CLASSIFIER_WEIGHT = 46.0
+
 
 @dataclass(frozen=True)
 class TrainConfig:

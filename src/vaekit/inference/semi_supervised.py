@@ -7,9 +7,29 @@ import torch
 from pyro.infer import TraceEnum_ELBO
 from pyro.infer.util import is_validation_enabled
 
+from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
 from vaekit.inference.losses import TermwiseELBO
 from vaekit.inference.objectives import Batch, Objective, StepResult
 from vaekit.models.base import VAE
+
+
+def resolve_alpha(num_labelled: int, *, alpha: float | None, classifier_weight: float | None) -> float:
+    """The total weight alpha of the classification term, from exactly one of its two forms.
+
+    ``alpha`` is the paper's total weight; ``classifier_weight`` the weight per labelled example
+    (``alpha = classifier_weight * num_labelled``). With neither, the per-example default
+    :data:`DEFAULT_CLASSIFIER_WEIGHT` applies.
+    """
+    if alpha is not None and classifier_weight is not None:
+        raise ValueError("give the classification weight once: alpha or classifier_weight, not both")
+    if alpha is None:
+        weight = DEFAULT_CLASSIFIER_WEIGHT if classifier_weight is None else float(classifier_weight)
+        if weight < 0:
+            raise ValueError(f"classifier_weight must not be negative, got {classifier_weight}")
+        return weight * num_labelled
+    if alpha < 0:
+        raise ValueError(f"alpha must not be negative, got {alpha}")
+    return float(alpha)
 
 
 class SemiSupervisedObjective(Objective):
@@ -22,8 +42,12 @@ class SemiSupervisedObjective(Objective):
       never enumerate;
     * unlabelled batches ``(x,)`` leave y latent, and Pyro's ``TraceEnum_ELBO`` sums it out
       exactly over the classes (the guide marks y for parallel enumeration);
-    * the classification term ``alpha * E[log q(y | x)]`` sees only labelled examples. Its
-      default, ``alpha = 0.1 * N``, is the paper's choice.
+    * the classification term ``alpha * E[log q(y | x)]`` sees only labelled examples. It is
+      given either as ``alpha`` (the paper's total weight; the paper's own choice is ``0.1 * N``)
+      or, by default, as ``classifier_weight`` per labelled example (``alpha = classifier_weight *
+      N_labelled``): relative to a labelled example's ELBO its log q(y | x) counts that many times,
+      whatever the share of labels. The default, :data:`DEFAULT_CLASSIFIER_WEIGHT`, is the weight of
+      Pyro's tutorial of this model (its ``aux_loss_multiplier``).
 
     The model must take ``(x, y=None)`` and expose ``classify(x)`` returning q(y | x), as
     :class:`~vaekit.models.SemiSupervisedVAE` does.
@@ -34,15 +58,18 @@ class SemiSupervisedObjective(Objective):
     """
 
     def __init__(
-        self, *, num_labelled: int, num_unlabelled: int, alpha: float | None = None, num_particles: int = 1
+        self,
+        *,
+        num_labelled: int,
+        num_unlabelled: int,
+        alpha: float | None = None,
+        classifier_weight: float | None = None,
+        num_particles: int = 1,
     ) -> None:
         if num_labelled < 0 or num_unlabelled < 0 or num_labelled + num_unlabelled == 0:
             raise ValueError(f"bad data set sizes: {num_labelled} labelled, {num_unlabelled} unlabelled")
         self.num_labelled, self.num_unlabelled = num_labelled, num_unlabelled
-        total = num_labelled + num_unlabelled
-        self.alpha = 0.1 * total if alpha is None else float(alpha)
-        if self.alpha < 0:
-            raise ValueError(f"alpha must not be negative, got {alpha}")
+        self.alpha = resolve_alpha(num_labelled, alpha=alpha, classifier_weight=classifier_weight)
         self.labelled_elbo = TermwiseELBO(max_plate_nesting=1, num_particles=num_particles)
         self.unlabelled_elbo = TraceEnum_ELBO(
             max_plate_nesting=1, num_particles=num_particles, vectorize_particles=num_particles > 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from vaekit.data import ImageDataset
 from vaekit.errors import VaekitError
 from vaekit.evaluation import accuracy, clustering_accuracy, predict_classes
 from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fit
+from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
+from vaekit.inference.semi_supervised import resolve_alpha
 from vaekit.models import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from vaekit.runs.evaluate import evaluate_run, write_figures
 from vaekit.runs.store import (
@@ -55,6 +58,38 @@ def choose_labelled(labels: torch.Tensor, num_labels: int, num_classes: int, see
     return torch.cat(chosen).sort().values
 
 
+def check_label_budget(num_labels: int, num_train: int, num_classes: int) -> None:
+    """Refuse a ``--labels`` that cannot be honoured, before anything is written.
+
+    More labels than training images (what is left after the validation split), or fewer than
+    one per class, would silently train another experiment than the one asked for.
+    """
+    if num_labels > num_train:
+        raise VaekitError(
+            f"--labels {num_labels} is more than the {num_train} training images left after the "
+            f"validation split; use at most --labels {num_train} (every training image labelled)"
+        )
+    if 0 < num_labels < num_classes:
+        raise VaekitError(
+            f"--labels {num_labels} is fewer than the {num_classes} classes: each class needs at least one "
+            "labelled image (or use --labels 0 to train without labels: q(y | x) then clusters)"
+        )
+
+
+def _warn_unlabelled_classes(labels: torch.Tensor, observed: torch.Tensor, num_classes: int) -> None:
+    """Warn when some class has no labelled example: q(y | x) then never learns its name."""
+    if not observed.any():
+        return
+    seen = torch.bincount(labels[observed], minlength=num_classes)
+    missing = torch.nonzero(seen == 0).squeeze(1).tolist()
+    if missing:
+        warnings.warn(
+            f"{len(missing)} of {num_classes} classes have no labelled example ({missing[:10]}): "
+            "the classifier cannot learn to predict them",
+            stacklevel=3,
+        )
+
+
 def _split_partial_labels(
     images: torch.Tensor, labels: torch.Tensor | np.ndarray, num_classes: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,6 +127,7 @@ def fit_semi_supervised(
     config: TrainConfig,
     *,
     alpha: float | None = None,
+    classifier_weight: float | None = DEFAULT_CLASSIFIER_WEIGHT,
     run_dir: str | Path | None = None,
     batch_transform: Callable[[Any], Any] | None = None,
     epoch_metrics: Callable[[Any], dict[str, float]] | None = None,
@@ -102,10 +138,13 @@ def fit_semi_supervised(
     ``labels`` has one entry per image: a class index, or ``-1``/NaN where the label is missing.
     All labelled (supervised), none labelled (unsupervised: q(y | x) then clusters) and anything
     between work. ``val_labels`` are only used to report the validation accuracy; the best
-    weights are chosen on the validation ELBO, which needs no label.
+    weights are chosen on the validation ELBO, which needs no label. The classification term
+    weighs ``classifier_weight`` per labelled example, unless ``alpha`` (the paper's total
+    weight) is given.
     """
     classes = model.config.num_classes
     observed, labels = _split_partial_labels(images, labels, classes)
+    _warn_unlabelled_classes(labels, observed, classes)
     _split_partial_labels(val_images, val_labels, classes)
     train: dict[str, tuple[torch.Tensor, ...]] = {}
     if observed.any():
@@ -116,6 +155,7 @@ def fit_semi_supervised(
         num_labelled=int(observed.sum()),
         num_unlabelled=int((~observed).sum()),
         alpha=alpha,
+        classifier_weight=None if alpha is not None else classifier_weight,
         num_particles=config.num_particles,
     )
     result = fit(
@@ -140,6 +180,7 @@ def train_ssvae(
     *,
     num_labels: int,
     alpha: float | None = None,
+    classifier_weight: float | None = DEFAULT_CLASSIFIER_WEIGHT,
     data_settings: dict[str, Any] | None = None,
     iw_samples: int = DEFAULT_IW_SAMPLES,
     iw_examples: int | None = DEFAULT_IW_EXAMPLES,
@@ -151,8 +192,10 @@ def train_ssvae(
 
     The validation set is held out of the training set first; ``num_labels`` images of the rest,
     balanced over the classes and chosen by the seed, keep their labels, and the others are
-    used without. The test accuracy of q(y | x) is recorded after every epoch (it never
-    influences training) and in ``metrics.json``. ``resume`` continues the run from its last
+    used without. The classification term weighs ``classifier_weight`` per labelled image
+    (alpha = classifier_weight * labels), unless ``alpha`` itself is given. The test accuracy
+    of q(y | x) is recorded after every epoch (it never influences training) and in
+    ``metrics.json``. ``resume`` continues the run from its last
     checkpoint. Returns ``None`` on the processes other than the global rank 0 of a distributed
     run: only rank 0 writes the run folder and evaluates.
     """
@@ -161,11 +204,12 @@ def train_ssvae(
     check_image_shape(model_config.image_shape, dataset)
     if model_config.num_classes != dataset.num_classes:
         raise VaekitError(f"the model has {model_config.num_classes} classes, the data {dataset.num_classes}")
-    run_path = Path(run_dir)
-    run_path.mkdir(parents=True, exist_ok=True)
     train_index, val_index = split_train_val(
         len(dataset.train_images), train_config.val_fraction, train_config.seed
     )
+    check_label_budget(num_labels, len(train_index), model_config.num_classes)
+    run_path = Path(run_dir)
+    run_path.mkdir(parents=True, exist_ok=True)
     train_images, train_labels = dataset.train_images[train_index], dataset.train_labels[train_index]
     labelled = choose_labelled(train_labels, num_labels, model_config.num_classes, train_config.seed)
     partial = torch.full_like(train_labels, MISSING_LABEL)
@@ -188,7 +232,9 @@ def train_ssvae(
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(SemiSupervisedVAE, model_config)
-    objective_alpha = alpha
+    if alpha is not None:
+        classifier_weight = None
+    alpha = resolve_alpha(len(labelled), alpha=alpha, classifier_weight=classifier_weight)
     config = run_config(
         "SemiSupervisedVAE",
         model_config,
@@ -196,10 +242,11 @@ def train_ssvae(
         dataset,
         data_settings,
         labels=len(labelled),
-        alpha=objective_alpha,
+        alpha=alpha,
+        classifier_weight=alpha / len(labelled) if len(labelled) else None,
     )
     write_run_config(run_path, config, resume=resume)
-    result, objective = fit_semi_supervised(
+    result, _ = fit_semi_supervised(
         model,
         train_images,
         partial,
@@ -214,8 +261,6 @@ def train_ssvae(
     )
     if not result.is_global_zero:
         return None
-    config["alpha"] = objective.alpha
-    atomic_write_json(run_path / "config.json", config)
     model = model.cpu().eval()
     save_model(model, run_path / "model.pt")
     run = Run(path=run_path, model=model, config=config)
@@ -223,7 +268,8 @@ def train_ssvae(
     run.metrics.update(
         {
             "labels": len(labelled),
-            "alpha": objective.alpha,
+            "alpha": alpha,
+            "classifier_weight": config["classifier_weight"],
             "accuracy_history": [round(row["test_accuracy"], 4) for row in result.history],
             "val_accuracy_history": [
                 round(row["val_accuracy"], 4) for row in result.history if "val_accuracy" in row

@@ -296,7 +296,8 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
 
         def comparable(settings: dict[str, Any]) -> dict[str, Any]:
             settings = json.loads(json.dumps(settings))  # tuples and lists alike
-            for key in ("vaekit_version", "alpha"):  # alpha is recorded once training has chosen it
+            # 0.2 recorded alpha only once training ended (null before) and had no classifier weight.
+            for key in ("vaekit_version", "alpha", "classifier_weight"):
                 settings.pop(key, None)
             for key in RESUMABLE_TRAIN_SETTINGS:
                 settings.get("train_config", {}).pop(key, None)
