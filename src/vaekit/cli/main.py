@@ -149,7 +149,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         choices=("best", "last"),
         default="best",
         help="weights the run ends with: the best validation epoch's, or the last epoch's "
-        "(best; tabular: last)",
+        "(best; tabular, ssvae: last)",
     )
     group.add_argument(
         "--objective",
@@ -258,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         epochs=None,
         batch_size=SSVAE_DEFAULTS["batch_size"],
         lr_schedule=SSVAE_DEFAULTS["lr_schedule"],
+        keep=SSVAE_DEFAULTS["keep"],
     )
 
     tabular = models.add_parser(
