@@ -22,6 +22,12 @@ _TEMPORARY = re.compile(r"^\.(?P<target>.+)\.(?:[0-9a-f]{16}|[a-z0-9_]{8})\.tmp$
 STALE_AFTER_SECONDS = 5.0
 
 
+def is_temporary_of(name: str, target: str | None = None) -> bool:
+    """Whether ``name`` names the temporary file of an atomic write (of the file ``target``, if given)."""
+    match = _TEMPORARY.match(name)
+    return match is not None and (target is None or match.group("target") == target)
+
+
 def temporary_path(path: str | os.PathLike[str]) -> Path:
     """A fresh name for the temporary file of an atomic write of ``path``: ``.NAME.RANDOM.tmp`` beside it."""
     path = Path(path)
@@ -83,8 +89,7 @@ def remove_stale_temporaries(
     removed = []
     now = time.time()
     for candidate in candidates:
-        match = _TEMPORARY.match(candidate.name)
-        if match is None or (target is not None and match.group("target") != target):
+        if not is_temporary_of(candidate.name, target):
             continue
         try:
             if not candidate.is_file() or now - candidate.stat().st_mtime < STALE_AFTER_SECONDS:

@@ -31,6 +31,7 @@ from vaekit.models import (
     TabularVAE,
     TabularVAEConfig,
 )
+from vaekit.runs.folder import mark_run_folder
 
 #: The model classes a run folder or model file may name, with their config classes.
 MODEL_TYPES: dict[str, tuple[type[VAE], type]] = {
@@ -283,7 +284,9 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
 
     A resumed run continues the weights of the one that started it, so its data (the file's hash
     included), schema, architecture and training settings must be the same; anything else is
-    refused before any file is touched. Only the global rank 0 writes.
+    refused before any file is touched. The folder is marked as a vaekit run folder
+    (:func:`vaekit.runs.folder.mark_run_folder`), so that ``--force`` may later replace it. Only the
+    global rank 0 writes.
     """
     from vaekit._io import atomic_write_json
     from vaekit.inference.distributed import is_global_zero
@@ -310,4 +313,5 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
                 "with (changed data, schema or settings); start a new run with --out instead"
             )
     if is_global_zero():
+        mark_run_folder(run_path)
         atomic_write_json(run_path / "config.json", config)
