@@ -178,6 +178,7 @@ BAD_CSV = {
     "latin-1": ("x,y\nr\u00e9el,1\nb,2\n".encode("latin-1"), "not UTF-8"),
     "utf-16": ("x,y\n1,2\n3,4\n".encode("utf-16-le"), "NUL byte"),
     "repeated names": (b"x,y,x\n1,2,3\n4,5,6\n", "repeats these column names: x"),
+    "a BOM hides a repeat": ("\ufeffage,age\n1,2\n3,4\n".encode(), "repeats these column names: age"),
     "unclosed quote": (b'x,y\n"1,2\n3,4\n', "cannot parse"),
     "binary": (bytes(range(256)) * 4, "NUL byte"),
 }
