@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,18 @@ def split_train_val(num_examples: int, val_fraction: float, seed: int) -> tuple[
         raise VaekitError(f"cannot hold out a validation set from {num_examples} training examples")
     order = torch.randperm(num_examples, generator=torch.Generator().manual_seed(seed))
     return order[num_val:].sort().values, order[:num_val].sort().values
+
+
+def unused_name(name: str, taken: Iterable[str]) -> str:
+    """``name``, or ``name_``, ``name__``, ...: the first that is not in ``taken``.
+
+    An output column vaekit adds (``log_likelihood``, ``imputation``, ...) never replaces a column
+    of the user's table that happens to have its name.
+    """
+    taken = set(taken)
+    while name in taken:
+        name += "_"
+    return name
 
 
 def binarize(images: torch.Tensor, seed: int) -> torch.Tensor:
