@@ -472,6 +472,18 @@ def _inputs(args: argparse.Namespace) -> list[str]:
     return [value for value in given if value is not None]
 
 
+def _input_file(path: str | None, flag: str) -> None:
+    """Refuse an input file that does not exist or is a folder, before anything reads or hashes it."""
+    from vaekit.errors import VaekitError
+
+    if path is None:
+        return
+    if not Path(path).exists():
+        raise VaekitError(f"{flag} {path}: no such file")
+    if Path(path).is_dir():
+        raise VaekitError(f"{flag} {path} is a folder; name a file")
+
+
 def _given(value: Any, default: Any) -> Any:
     return default if value is None else value
 
@@ -716,6 +728,10 @@ def _train_tabular(args: argparse.Namespace) -> int:
     args, run_dir, resume = _start_run(args, "tabular")
     if args.csv is None and args.dataset is None and args.parquet is None:
         raise VaekitError("one of the arguments --csv --parquet --dataset is required")
+    _input_file(args.csv, "--csv")
+    _input_file(args.schema, "--schema")
+    if args.parquet is not None and not Path(args.parquet).exists():
+        raise VaekitError(f"--parquet {args.parquet}: no such file or folder")
     train_config = _train_config(args, TrainConfig)
     overrides = read_schema_file(args.schema) if args.schema else None
     if args.dataset == "seed":
@@ -774,6 +790,8 @@ def _train_sequence(args: argparse.Namespace) -> int:
     missing = [flag for flag, value in required if not value]
     if missing:
         raise VaekitError(f"train sequence needs {', '.join(missing)}")
+    _input_file(args.csv, "--csv")
+    _input_file(args.schema, "--schema")
     train_config = _train_config(args, TrainConfig)
     overrides = read_schema_file(args.schema) if args.schema else None
     data = {
