@@ -15,6 +15,7 @@ from vaekit.errors import GraphvizError
 from vaekit.inference import TrainConfig
 from vaekit.models import ImageVAEConfig, SemiSupervisedVAEConfig
 from vaekit.runs import Run, train_image_vae, train_ssvae
+from vaekit.runs.folder import mark_run_folder
 from vaekit.runs.graph import write_model_graph
 from vaekit.runs.tabular import default_train_config, train_tabular
 
@@ -49,6 +50,8 @@ def run_demo(
     test log-likelihoods (a quick check of the whole pipeline uses small values of both).
     """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mark_run_folder(out_dir, "demo")
     ss_epochs = epochs or DEMO_SS_EPOCHS
     table_epochs = epochs or DEMO_TABLE_EPOCHS
     epochs = epochs or DEMO_EPOCHS

@@ -181,6 +181,14 @@ def test_labels_out_of_range_for_mnist(tmp_path: Path, mnist_folder) -> None:
     assert str(folder) in str(excinfo.value)
 
 
+def test_labels_that_would_make_too_many_classes_are_refused(tmp_path: Path, mnist_folder) -> None:
+    folder = tmp_path / "mine"
+    mnist_folder(folder)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.array([0, 3, 50000] * 6 + [0, 3], dtype=np.int32))
+    with pytest.raises(DataError, match="label 50000 would make 50001 classes"):
+        load_idx_folder(folder)
+
+
 def test_corrupt_file_in_folder_is_named(tmp_path: Path, mnist_folder) -> None:
     folder = tmp_path / "corrupt"
     mnist_folder(folder)

@@ -203,6 +203,9 @@ def test_csv_quirks(tmp_path):
     (tmp_path / "twice.csv").write_text("a,b,a\n1,2,3\n")
     with pytest.raises(DataError, match="repeats these column names: a"):
         read_table(tmp_path / "twice.csv")
+    (tmp_path / "bom.csv").write_bytes("\ufeffage,age\n1,2\n".encode())  # the BOM is no part of a name
+    with pytest.raises(DataError, match="repeats these column names: age"):
+        read_table(tmp_path / "bom.csv")
     (tmp_path / "na.csv").write_text("x\n1.5\nNA\n2.5\n")
     assert read_table(tmp_path / "na.csv")["x"].isna().tolist() == [False, True, False]
 

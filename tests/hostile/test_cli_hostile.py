@@ -178,6 +178,7 @@ BAD_CSV = {
     "latin-1": ("x,y\nr\u00e9el,1\nb,2\n".encode("latin-1"), "not UTF-8"),
     "utf-16": ("x,y\n1,2\n3,4\n".encode("utf-16-le"), "NUL byte"),
     "repeated names": (b"x,y,x\n1,2,3\n4,5,6\n", "repeats these column names: x"),
+    "a BOM hides a repeat": ("\ufeffage,age\n1,2\n3,4\n".encode(), "repeats these column names: age"),
     "unclosed quote": (b'x,y\n"1,2\n3,4\n', "cannot parse"),
     "binary": (bytes(range(256)) * 4, "NUL byte"),
 }
@@ -316,3 +317,27 @@ def test_score_refuses_a_table_with_levels_it_never_saw(
         ["score", tabular_run, "--csv", tmp_path / "table.csv", "--out", tmp_path / "s.csv"], capsys
     )
     assert_refused(status, err, "'zzz'", "never seen in training")
+
+
+# --- wrong arguments: one line, never "internal error" ----------------------------------------------------
+
+WRONG_ARGUMENTS = {
+    "missing csv": (["--csv", "{tmp}/nope.csv"], "--csv {tmp}/nope.csv: no such file"),
+    "csv is a folder": (["--csv", "{tmp}"], "is a folder; name a file"),
+    "missing schema": (["--csv", "{table}", "--schema", "{tmp}/nope.json"], "--schema"),
+    "missing parquet": (["--parquet", "{tmp}/nope"], "no such file or folder"),
+    "accelerator": (["--csv", "{table}", "--accelerator", "tpu9"], "cannot set up training"),
+    "strategy": (["--csv", "{table}", "--strategy", "foo"], "cannot set up training"),
+    "devices": (["--csv", "{table}", "--devices", "-3"], "cannot set up training"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_ARGUMENTS))
+def test_wrong_training_arguments_are_one_line(case: str, tmp_path: Path, capsys) -> None:
+    table = tmp_path / "table.csv"
+    table.write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    given, fragment = WRONG_ARGUMENTS[case]
+    given = [arg.format(tmp=tmp_path, table=table) for arg in given]
+    status, err = cli(["train", "tabular", *given, *TINY, "--out", tmp_path / "run"], capsys)
+    assert_refused(status, err, fragment.format(tmp=tmp_path), only_line=False)
+    assert not (tmp_path / "run").exists()  # a failed start leaves nothing

@@ -15,7 +15,7 @@ from vaekit.cli.main import main
 from vaekit.inference import TrainConfig
 from vaekit.models import ImageVAE, SemiSupervisedVAE
 from vaekit.nn import ImageRowEncoder
-from vaekit.runs import load_model, load_run
+from vaekit.runs import Run, load_model, load_run
 from vaekit.runs.sequence import (
     sample_sequences,
     score_sequences,
@@ -123,6 +123,17 @@ def test_scores_are_per_sequence_and_independent_of_the_rows_around_them(sequenc
     assert alone["steps"].tolist() == [5]
     in_file = scores.loc[scores["digit"] == "d0", "log_likelihood"].item()
     assert alone["log_likelihood"].item() == pytest.approx(in_file, abs=2.0)
+
+
+@pytest.mark.parametrize("id_name", ["steps", "log_likelihood"])
+def test_score_columns_never_replace_the_id_column(sequence_run, id_name):
+    run, path = sequence_run
+    renamed = Run(path=run.path, model=run.model, config=json.loads(json.dumps(run.config)))
+    renamed.config["data"]["id"] = id_name
+    table = pd.read_csv(path, dtype=str).rename(columns={"digit": id_name})
+    scores = score_sequences(renamed, table[table[id_name].isin(["d0", "d1"])], iw_samples=2)
+    assert scores.columns[0] == id_name and sorted(scores[id_name]) == ["d0", "d1"]
+    assert f"{id_name}_" in scores.columns and len(set(scores.columns)) == 4
 
 
 def test_cli_sample_score_evaluate(sequence_run, tmp_path, capsys):

@@ -99,6 +99,16 @@ def test_scores_are_per_row_and_flag_an_outlier(csv_run):
     assert np.allclose(odd_scores[1:], scores[1:], atol=1e-4)
 
 
+def test_multiple_imputations_never_replace_a_column_named_imputation(csv_run):
+    run, path, _ = csv_run
+    table = pd.read_csv(path).head(4)
+    table.loc[0, "height"] = np.nan
+    table.insert(0, "imputation", ["a", "b", "c", "d"])  # not a column of the model: kept as it is
+    completed = impute_rows(run, table, draws=2)
+    assert completed["imputation_"].tolist() == [1, 1, 1, 1, 2, 2, 2, 2]
+    assert completed["imputation"].tolist() == ["a", "b", "c", "d"] * 2
+
+
 def test_unseen_level_at_score_time_is_a_clear_error(csv_run):
     run, path, _ = csv_run
     table = pd.read_csv(path).head(5)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import shutil
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -469,27 +468,42 @@ def _version() -> str:
     return __version__
 
 
-def _check_run_dir(path: str, force: bool) -> Path:
-    """Refuse an --out that would overwrite something; nothing is deleted yet."""
+#: The run folders this command has claimed; :func:`main` closes them when the command ends.
+_CLAIMED: list[Any] = []
+
+
+def _claim(path: str, *, kind: str, force: bool, inputs: Sequence[Any] = (), resume: bool = False) -> Path:
+    """Lock and check a run folder (:func:`vaekit.runs.folder.claim_run_folder`); nothing is removed yet."""
+    from vaekit.runs.folder import claim_run_folder
+
+    folder = claim_run_folder(path, kind=kind, force=force, inputs=inputs, resume=resume)
+    _CLAIMED.append(folder)
+    return folder.path
+
+
+def _close_claims(*, failed: bool) -> None:
+    while _CLAIMED:
+        _CLAIMED.pop().close(failed=failed)
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    """The files and folders a training command reads: none may lie inside its run folder."""
+    given = [getattr(args, name, None) for name in _PATH_ARGUMENTS]
+    if getattr(args, "data", None) not in (None, "digits", "mnist", "fashion-mnist"):
+        given.append(args.data)
+    return [value for value in given if value is not None]
+
+
+def _input_file(path: str | None, flag: str) -> None:
+    """Refuse an input file that does not exist or is a folder, before anything reads or hashes it."""
     from vaekit.errors import VaekitError
 
-    run_dir = Path(path)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise VaekitError(f"--out {run_dir} exists and is not a folder")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        if not force:
-            raise VaekitError(
-                f"--out {run_dir} already exists and is not empty; choose another folder or pass --force"
-            )
-        if not (run_dir / "config.json").is_file() and not (run_dir / "report.md").is_file():
-            raise VaekitError(f"--force refuses to clear {run_dir}: it is not a vaekit run or demo folder")
-    return run_dir
-
-
-def _clear_run_dir(run_dir: Path) -> None:
-    """Remove an old run once every input has been checked, so a user error never costs it."""
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        shutil.rmtree(run_dir)
+    if path is None:
+        return
+    if not Path(path).exists():
+        raise VaekitError(f"{flag} {path}: no such file")
+    if Path(path).is_dir():
+        raise VaekitError(f"{flag} {path} is a folder; name a file")
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -512,8 +526,9 @@ _PATH_ARGUMENTS = ("data_dir", "csv", "schema", "parquet")
 def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespace, Path, bool]:
     """Resolve ``--out``/``--resume``: the arguments to train with, the run folder, whether it resumes.
 
-    Nothing is written yet. Under distributed training the other ranks run this command again;
-    only the global rank 0 checks and later clears the folder.
+    The run folder is locked and checked (:func:`_claim`), nothing is replaced yet. Under
+    distributed training the other ranks run this command again; only the global rank 0 claims
+    the folder and later replaces the run in it.
     """
     import json
 
@@ -524,11 +539,14 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
     if args.resume is None:
         if args.out is None:
             raise VaekitError("--out RUN_DIR is required (or --resume RUN_DIR to continue a run)")
-        run_dir = _check_run_dir(args.out, args.force) if is_global_zero() else Path(args.out)
-        return args, run_dir, False
+        if not is_global_zero():
+            return args, Path(args.out), False
+        return args, _claim(args.out, kind="run", force=args.force, inputs=_inputs(args)), False
     run_dir = Path(args.resume)
     if not run_dir.is_dir():
         raise VaekitError(f"cannot resume {run_dir}: no such folder")
+    if is_global_zero():
+        _claim(args.resume, kind="run", force=False, resume=True)
     try:
         stored = json.loads((run_dir / COMMAND_FILE).read_text(encoding="utf-8"))
         stored_command, arguments = stored["command"], dict(stored["arguments"])
@@ -558,13 +576,19 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
 
 
 def _begin_run(run_dir: Path, args: argparse.Namespace, command: str, resume: bool) -> None:
-    """Clear an old run (inputs are valid by now) and record the command, on rank 0 only."""
+    """Move an old run aside (inputs are valid by now) and record the command, on rank 0 only.
+
+    The old run is deleted once the new one has a checkpoint, and put back if the command fails
+    before (see :class:`vaekit.runs.folder.RunFolder`).
+    """
     from vaekit._io import atomic_write_json
     from vaekit.inference.distributed import is_global_zero
 
-    if resume or not is_global_zero():
+    if not is_global_zero():
         return
-    _clear_run_dir(run_dir)
+    _CLAIMED[-1].begin()
+    if resume:
+        return
     arguments = {}
     for name, value in vars(args).items():
         if name in _PROCESS_ARGUMENTS:
@@ -745,6 +769,10 @@ def _train_tabular(args: argparse.Namespace) -> int:
     args, run_dir, resume = _start_run(args, "tabular")
     if args.csv is None and args.dataset is None and args.parquet is None:
         raise VaekitError("one of the arguments --csv --parquet --dataset is required")
+    _input_file(args.csv, "--csv")
+    _input_file(args.schema, "--schema")
+    if args.parquet is not None and not Path(args.parquet).exists():
+        raise VaekitError(f"--parquet {args.parquet}: no such file or folder")
     train_config = _train_config(args, TrainConfig)
     overrides = read_schema_file(args.schema) if args.schema else None
     if args.dataset == "seed":
@@ -803,6 +831,8 @@ def _train_sequence(args: argparse.Namespace) -> int:
     missing = [flag for flag, value in required if not value]
     if missing:
         raise VaekitError(f"train sequence needs {', '.join(missing)}")
+    _input_file(args.csv, "--csv")
+    _input_file(args.schema, "--schema")
     train_config = _train_config(args, TrainConfig)
     overrides = read_schema_file(args.schema) if args.schema else None
     data = {
@@ -849,7 +879,7 @@ def _score(args: argparse.Namespace) -> int:
     from vaekit.runs.sequence import score_sequences
     from vaekit.runs.tabular import score_rows, write_table
 
-    out = _csv_out(args.out)
+    out = _csv_out(args.out, inputs=(args.csv,), run_dir=args.run_dir)
     run = _load_run_of(args.run_dir, ("TabularVAE", "SequenceVAE"), "a tabular run or a sequence run")
     table = read_table(args.csv)
     if isinstance(run.model, SequenceVAE):
@@ -867,20 +897,52 @@ def _impute(args: argparse.Namespace) -> int:
     from vaekit.data.tabular import read_table
     from vaekit.runs.tabular import impute_rows, write_table
 
+    out = _csv_out(args.out, inputs=(args.csv,), run_dir=args.run_dir)
     run = _load_tabular_run(args.run_dir)
-    out = _csv_out(args.out)
     write_table(impute_rows(run, read_table(args.csv), draws=args.draws, seed=args.seed), out)
     print(out)
     return 0
 
 
-def _csv_out(path: str) -> Path:
+def _csv_out(path: str, *, inputs: Sequence[str] = (), run_dir: str | None = None) -> Path:
+    """Check ``--out`` before any work: a .csv file, none of the command's inputs, in a writable folder."""
     from vaekit.errors import VaekitError
 
     out = Path(path)
     if out.suffix.lower() != ".csv":
         raise VaekitError(f"--out must name a .csv file, got {out}")
+    _check_output(out, inputs=inputs, run_dir=run_dir)
     return out
+
+
+def _check_output(out: Path, *, inputs: Sequence[str] = (), run_dir: str | None = None) -> None:
+    """Refuse an output that would overwrite an input, a file of the run, a folder, or cannot be written."""
+    import os
+
+    from vaekit.errors import VaekitError
+    from vaekit.runs.folder import BOOKKEEPING, RUN_FILES
+
+    target = out.resolve()
+    for given in inputs:
+        if given is not None and Path(given).resolve() == target:
+            raise VaekitError(f"--out {out} is the input {given}; choose another file to write")
+    if (
+        run_dir is not None
+        and target.parent == Path(run_dir).resolve()
+        and target.name
+        in (
+            *RUN_FILES,
+            *BOOKKEEPING,
+        )
+    ):
+        raise VaekitError(f"--out {out} is a file of the run {run_dir}; choose another file to write")
+    if out.is_dir():
+        raise VaekitError(f"--out {out} is a folder; name the file to write")
+    parent = target.parent
+    while not parent.exists() and parent.parent != parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise VaekitError(f"--out {out} cannot be written: {parent} is not a writable folder")
 
 
 def _load_tabular_run(run_dir: str) -> Any:
@@ -931,11 +993,13 @@ def _sample(args: argparse.Namespace) -> int:
         if args.label is not None:
             raise VaekitError(f"--label needs a model with a class label; a {kind} run has none")
         draw = sample_rows if kind == "tabular" else sample_sequences
-        write_table(draw(run, args.n, seed=args.seed), _csv_out(args.out))
+        out = _csv_out(args.out, run_dir=args.run_dir)
+        write_table(draw(run, args.n, seed=args.seed), out)
         print(out)
         return 0
     if out.suffix.lower() != ".png":
         raise VaekitError(f"--out must name a .png file for images, got {out}")
+    _check_output(out, run_dir=args.run_dir)
     images = sample_images(run, args.n, seed=args.seed, label=args.label)
     if args.label is None:
         title = f"{args.n} samples from the prior"
@@ -966,8 +1030,8 @@ def _graph(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from vaekit.demo import run_demo
 
-    out = _check_run_dir(args.out, args.force)
-    _clear_run_dir(out)
+    _claim(args.out, kind="demo", force=args.force)
+    _CLAIMED[-1].begin()
     report = run_demo(
         Path(args.out), epochs=args.epochs, iw_samples=args.iw_samples, progress=not args.no_progress
     )
@@ -986,17 +1050,28 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
 
 
+def _handle(args: argparse.Namespace) -> int:
+    """Run the command; then close the run folders it claimed, putting back what a failed start moved."""
+    try:
+        status = args.handler(args)
+    except BaseException:
+        _close_claims(failed=True)
+        raise
+    _close_claims(failed=False)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vaekit`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _quiet_libraries()
     if args.debug:
-        return args.handler(args)
+        return _handle(args)
     from vaekit.errors import VaekitError
 
     try:
-        return args.handler(args)
+        return _handle(args)
     except VaekitError as error:
         print(f"vaekit: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

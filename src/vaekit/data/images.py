@@ -218,6 +218,11 @@ def _missing_idx_files(folder: Path) -> list[str]:
     return [stem for stem in IDX_FILES.values() if _idx_file(folder, stem) is None]
 
 
+#: The most classes an IDX folder's labels may number (labels 0 to MAX_CLASSES - 1): the models
+#: hold a weight per class, and a stray large label would allocate for every number below it.
+MAX_CLASSES = 1000
+
+
 def _class_names_for(name: str, max_label: int) -> tuple[str, ...]:
     key = name.lower().replace("_", "-")
     if key == "mnist":
@@ -303,6 +308,14 @@ def load_idx_folder(folder: str | os.PathLike[str], *, name: str | None = None) 
     max_label = max(
         (int(labels.max()) for labels in (splits["train"][1], splits["test"][1]) if len(labels)), default=-1
     )
+    if max_label >= MAX_CLASSES:
+        found = np.unique(np.concatenate([splits["train"][1].numpy(), splits["test"][1].numpy()]))
+        shown = ", ".join(str(label) for label in found[:5]) + (", ..." if len(found) > 5 else "")
+        raise DataError(
+            f"IDX data folder {folder}: label {max_label} would make {max_label + 1} classes (labels "
+            f"found: {shown}); vaekit reads class labels 0, 1, ..., K-1 with K at most {MAX_CLASSES}: "
+            "number the classes from 0"
+        )
     class_names = _class_names_for(name, max_label)
     if max_label >= len(class_names):
         raise DataError(

@@ -124,7 +124,8 @@ def _check_header(path: Path) -> None:
                         "(a binary file, or UTF-16 text?)"
                     )
                 offset += len(block)
-        with open(path, newline="", encoding="utf-8") as stream:
+        # utf-8-sig: a byte order mark is not part of the first name (pandas drops it too).
+        with open(path, newline="", encoding="utf-8-sig") as stream:
             header = next(csv.reader(stream), [])
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text") from None

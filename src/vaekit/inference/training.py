@@ -584,8 +584,13 @@ def fit(
 
     try:
         trainer = _make_trainer(config, callbacks, logger, checkpointing=run_dir is not None)
-    except MisconfigurationException as error:  # a device that is not there, for instance
-        raise VaekitError(f"cannot set up training: {error}") from None
+    except (MisconfigurationException, ValueError, TypeError) as error:
+        # A device that is not there, an accelerator or strategy Lightning does not know, --devices -3.
+        message = " ".join(str(error).split())
+        raise VaekitError(
+            f"cannot set up training with accelerator {config.accelerator!r}, devices {config.devices!r}, "
+            f"strategy {config.strategy!r}: {message[:300]}"
+        ) from None
     _check_rows_per_process(trainer.world_size, train, val)
     _move_to_device_once(trainer.strategy.root_device, train_loader, val_loader)
     # Lightning's deterministic mode switches PyTorch's global flag on; leave it as the caller had it.

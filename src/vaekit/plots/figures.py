@@ -8,13 +8,13 @@ importing :mod:`vaekit.plots` stays cheap for code paths that never draw.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from vaekit._io import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -85,21 +85,4 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"save_figure writes PNG files; the path must end in '.png', got {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    # A random suffix keeps concurrent writers of the same figure from sharing a temp file, and
-    # mode "x" refuses to reuse an existing one; unlike tempfile.mkstemp it also honours the
-    # umask, so the final file gets ordinary permissions instead of 0600.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        with open(tmp, "xb") as handle:
-            fig.savefig(handle, format="png", dpi=fig.dpi)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Suppress cleanup errors so the caller sees why rendering failed, not why cleanup did.
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda stream: fig.savefig(stream, format="png", dpi=fig.dpi))

@@ -12,8 +12,6 @@ install it. Nothing here imports torch or pyro.
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
+from vaekit._io import atomic_write
 from vaekit.errors import GraphvizError, VaekitError
 
 if TYPE_CHECKING:
@@ -197,15 +196,4 @@ def save_graph(
     """
     path = Path(path)
     data = graph_bytes(graph, graph_format(path, format), dpi=dpi)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        with open(temporary, "xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda stream: stream.write(data))

@@ -9,6 +9,7 @@ A run folder holds everything one training run produced::
       log.csv            the objective and its terms per epoch, train and validation
       metrics.json       test ELBO, IWAE log-likelihood, timing (and accuracy for classifiers)
       figures/           PNG figures
+      .vaekit-run        the marker that lets --force replace what vaekit wrote (vaekit.runs.folder)
 """
 
 from vaekit.runs.evaluate import evaluate_run as evaluate_run

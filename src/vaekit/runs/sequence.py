@@ -38,6 +38,7 @@ from vaekit.runs.store import (
     save_model,
     split_train_val,
     training_metrics,
+    unused_name,
     write_run_config,
 )
 from vaekit.schema import Schema
@@ -239,7 +240,8 @@ def score_sequences(
 
     ``table`` is in long format with the run's id, time and value columns. The result has one row
     per sequence, in order of first appearance: its id, its steps, ``log_likelihood`` (log p(x)
-    given its length) and ``log_likelihood_per_step``, which compares sequences of different lengths.
+    given its length) and ``log_likelihood_per_step``, which compares sequences of different lengths;
+    an output column whose name the id column has gets a ``_`` appended (:func:`unused_name`).
     """
     columns = _columns(run)
     encoded = encode_sequences(_schema(run), table, columns)
@@ -248,14 +250,11 @@ def score_sequences(
     )
     scores = estimate.log_likelihood.double().numpy()
     lengths = encoded.lengths.numpy()
-    return pd.DataFrame(
-        {
-            columns.id: list(encoded.ids),
-            "steps": lengths,
-            "log_likelihood": scores,
-            "log_likelihood_per_step": scores / lengths,
-        }
-    )
+    output = {columns.id: list(encoded.ids)}
+    added = {"steps": lengths, "log_likelihood": scores, "log_likelihood_per_step": scores / lengths}
+    for name, values in added.items():
+        output[unused_name(name, output)] = values
+    return pd.DataFrame(output)
 
 
 def _train_lengths(run: Run) -> tuple[np.ndarray, np.ndarray]:

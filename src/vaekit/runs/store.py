@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from vaekit.models import (
     TabularVAE,
     TabularVAEConfig,
 )
+from vaekit.runs.folder import mark_run_folder
 
 #: The model classes a run folder or model file may name, with their config classes.
 MODEL_TYPES: dict[str, tuple[type[VAE], type]] = {
@@ -176,6 +177,18 @@ def split_train_val(num_examples: int, val_fraction: float, seed: int) -> tuple[
     return order[num_val:].sort().values, order[:num_val].sort().values
 
 
+def unused_name(name: str, taken: Iterable[str]) -> str:
+    """``name``, or ``name_``, ``name__``, ...: the first that is not in ``taken``.
+
+    An output column vaekit adds (``log_likelihood``, ``imputation``, ...) never replaces a column
+    of the user's table that happens to have its name.
+    """
+    taken = set(taken)
+    while name in taken:
+        name += "_"
+    return name
+
+
 def binarize(images: torch.Tensor, seed: int) -> torch.Tensor:
     """A fixed binarization of intensities: each pixel is 1 with probability its intensity."""
     return torch.bernoulli(images, generator=torch.Generator().manual_seed(seed))
@@ -283,7 +296,9 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
 
     A resumed run continues the weights of the one that started it, so its data (the file's hash
     included), schema, architecture and training settings must be the same; anything else is
-    refused before any file is touched. Only the global rank 0 writes.
+    refused before any file is touched. The folder is marked as a vaekit run folder
+    (:func:`vaekit.runs.folder.mark_run_folder`), so that ``--force`` may later replace it. Only the
+    global rank 0 writes.
     """
     from vaekit._io import atomic_write_json
     from vaekit.inference.distributed import is_global_zero
@@ -311,4 +326,5 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
                 "with (changed data, schema or settings); start a new run with --out instead"
             )
     if is_global_zero():
+        mark_run_folder(run_path)
         atomic_write_json(run_path / "config.json", config)

@@ -42,6 +42,7 @@ from vaekit.runs.store import (
     save_model,
     split_train_val,
     training_metrics,
+    unused_name,
     write_run_config,
 )
 from vaekit.schema import Schema
@@ -359,7 +360,8 @@ def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0)
     With ``draws == 1`` each missing cell gets its expected value under p(x | z) averaged over
     z ~ q(z | observed cells) (numeric columns), or the most probable level (binary and
     categorical). With ``draws > 1`` the result stacks ``draws`` multiple imputations, each
-    drawing z and the cells, with an ``imputation`` column numbering them from 1.
+    drawing z and the cells, with an ``imputation`` column numbering them from 1 (``imputation_``
+    if the table has an ``imputation`` column: see :func:`unused_name`).
     """
     if draws < 1:
         raise VaekitError(f"--draws must be at least 1, got {draws}")
@@ -374,9 +376,10 @@ def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0)
     else:
         predicted = model.posterior_predictive(encoded.values, encoded.observed, num_draws=draws, point=False)
         completed = []
+        number = unused_name("imputation", table.columns)
         for k in range(draws):
             frame = _fill(table, schema, encoded, predicted[k])
-            frame.insert(0, "imputation", k + 1)
+            frame.insert(0, number, k + 1)
             completed.append(frame)
     return pd.concat(completed, ignore_index=True)
 
