@@ -217,3 +217,19 @@ def test_a_binary_column_written_as_1_and_1_point_0_has_two_levels():
     encoded = encode_table(schema, table)
     assert encoded.values[:4, 0].tolist() == [0.0, 1.0, 1.0, 0.0]
     assert encoded.observed[:, 0].tolist() == [True, True, True, True, False]
+
+
+def test_levels_that_look_like_numbers_decode_as_written():
+    """'00501' comes back as '00501', not 501 (issue 14 item 7); plain numbers stay numbers."""
+    table = _table(
+        zip=["00501", "10001", "00501", None], grade=["1.50", "2", "1.50", "2"], size=["1", "2", "3", "2"]
+    )
+    overrides = {name: {"kind": "categorical"} for name in ("zip", "grade", "size")}
+    schema = fit_schema(infer_schema(table, overrides), table)
+    encoded = encode_table(schema, table)
+    decoded = decode_table(schema, encoded.values, encoded.observed)
+    assert decoded["zip"].tolist()[:3] == ["00501", "10001", "00501"]
+    assert decoded["grade"].tolist() == ["1.50", "2", "1.50", "2"]
+    assert decoded["size"].tolist() == [1, 2, 3, 2]
+    again = encode_table(schema, decoded.astype("string"))
+    assert again.values.tolist() == encoded.values.tolist()

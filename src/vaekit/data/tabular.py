@@ -491,7 +491,8 @@ def decode_table(schema: Schema, values: torch.Tensor | np.ndarray, observed: An
         if spec.kind in ("binary", "categorical"):
             codes = np.clip(np.round(column).astype(int), 0, len(spec.levels) - 1)
             decoded: Any = np.asarray(spec.levels, dtype=object)[codes]
-            if all(_is_number(level) for level in spec.levels):
+            # Numbers only where writing them back gives the same text: '00501', '1.50' or '1e3' stay text.
+            if all(_is_canonical_number(level) for level in spec.levels):
                 decoded = decoded.astype(float)
                 if all(float(level).is_integer() for level in spec.levels):
                     decoded = decoded.astype(np.int64)
@@ -509,11 +510,14 @@ def decode_table(schema: Schema, values: torch.Tensor | np.ndarray, observed: An
     return pd.DataFrame(columns)
 
 
-def _is_number(text: str) -> bool:
+def _is_canonical_number(text: str) -> bool:
+    """Whether ``text`` is a finite number written as vaekit writes numbers (so that '501' is and
+    '00501', '+5', '1.50' and '1e3' are not): only such levels may be given back as numbers."""
     try:
-        return math.isfinite(float(text))
+        value = float(text)
     except ValueError:
         return False
+    return math.isfinite(value) and _format_number(value) == text
 
 
 # --- the reference data with a known density ----------------------------------------------------------
