@@ -10,7 +10,7 @@ import torch
 from vaekit import ImageVAE, ImageVAEConfig, TermwiseELBO, TrainConfig, fit, load_image_dataset
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference import ELBOObjective, StepResult
-from vaekit.inference.training import batch_loader, build_optimizer
+from vaekit.inference.training import DIVERGENCE_CHECK_STEPS, batch_loader, build_optimizer
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +91,26 @@ def test_a_non_finite_loss_stops_with_the_epoch_and_step(digits):
         steps["n"] += 1
         return (batch[0] * float("nan"),) if steps["n"] == 3 else batch
 
-    before = _params(model)
-    with pytest.raises(TrainingDivergedError, match=r"epoch 1, step 3; likely causes: a learning rate"):
+    with pytest.raises(
+        TrainingDivergedError, match=r"became nan at epoch 1, step 3; likely causes: a learning"
+    ):
         fit(model, (train,), (val,), TrainConfig(epochs=1, progress_bar=False), batch_transform=poison)
-    assert all(torch.isfinite(p).all() for p in model.parameters())
-    assert any(not torch.equal(a, b) for a, b in zip(before, _params(model), strict=True))
+
+
+def test_divergence_is_seen_within_the_check_interval_not_at_every_step(digits):
+    """The flag is read every DIVERGENCE_CHECK_STEPS steps: a bad step 3 stops the run by step 25."""
+    train, val = digits
+    steps = {"n": 0}
+
+    def poison(batch):
+        steps["n"] += 1
+        return (batch[0] * float("nan"),) if steps["n"] == 3 else batch
+
+    config = TrainConfig(epochs=1, batch_size=4, progress_bar=False)
+    assert len(train) // 4 > 2 * DIVERGENCE_CHECK_STEPS
+    with pytest.raises(TrainingDivergedError, match="step 3;"):
+        fit(_model(), (train,), (val,), config, batch_transform=poison)
+    assert 3 < steps["n"] <= DIVERGENCE_CHECK_STEPS
 
 
 def test_batch_loader_covers_every_row_once_per_epoch():
@@ -381,3 +396,31 @@ def test_validation_leaves_the_training_draws_untouched(digits):
         results.append(([row["train_elbo"] for row in history], _params(model)))
     assert results[0][0] == results[1][0]
     assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))
+
+
+_SYNCHRONISING = ("item", "__bool__", "__float__", "__int__", "__index__", "tolist", "cpu", "numpy")
+
+
+def _host_reads_during_fit(monkeypatch, steps: int) -> int:
+    """Tensor methods that wait for the device, called while fitting one epoch of ``steps`` steps."""
+    calls = {"n": 0}
+    for name in _SYNCHRONISING:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, **kwargs):
+            calls["n"] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    images = torch.rand(8 * steps, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    fit(_model(), (images,), (images[:8],), TrainConfig(epochs=1, batch_size=8, progress_bar=True))
+    monkeypatch.undo()
+    return calls["n"]
+
+
+def test_a_training_step_does_not_wait_for_the_device(monkeypatch):
+    """Per-epoch reads (metrics, the schedule, the progress bar's end) are allowed; per-step reads are
+    not: 100 more steps may add only the divergence checks of DIVERGENCE_CHECK_STEPS."""
+    few = _host_reads_during_fit(monkeypatch, 10)
+    many = _host_reads_during_fit(monkeypatch, 110)
+    assert many - few <= 100 // DIVERGENCE_CHECK_STEPS

@@ -119,6 +119,11 @@ def batch_loader(
 
 #: Added to the seed of the validation draws, so that they are not the first training draws again.
 _VALIDATION_SEED_OFFSET = 104_729
+#: Training steps between two looks at the non-finite-loss flag. Reading a flag held on the device
+#: waits for the device to finish; looking once per this many steps (and before every validation,
+#: so that no checkpoint is written after a bad step) keeps the step free of host round trips,
+#: and still stops a diverged run within this many steps.
+DIVERGENCE_CHECK_STEPS = 25
 
 
 def _random_state(device: torch.device) -> tuple[torch.device, torch.Tensor, torch.Tensor | None]:
@@ -198,6 +203,10 @@ def _lightning_module_class() -> type:
             self.best_epoch = -1
             # Running sums of the ELBO terms, one stacked tensor per stage: one add per step.
             self._sums: dict[str, torch.Tensor | None] = {"train": None, "val": None}
+            # First step of the epoch with a non-finite loss (-1: none yet) and that loss, on the
+            # device: see DIVERGENCE_CHECK_STEPS.
+            self._first_bad_step: torch.Tensor | None = None
+            self._first_bad_loss: torch.Tensor | None = None
             self._names: dict[str, list[str]] = {"train": [], "val": []}
             self._counts = {"train": 0, "val": 0}
             self.examples_seen = 0
@@ -290,37 +299,59 @@ def _lightning_module_class() -> type:
             if self.batch_transform is not None:
                 batch = self.batch_transform(batch)
             loss = self._accumulate("train", self.objective.training(self.vae, batch))
-            finite = torch.isfinite(loss)
-            _, world = rank_and_world_size()
-            if world > 1:
-                # Every rank must stop together: one that raised alone would leave the others
-                # waiting for its gradients forever.
-                import torch.distributed as dist
-
-                flag = finite.float()
-                dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-                finite = flag.bool()
-            if not finite:
-                raise TrainingDivergedError(
-                    f"the training loss became {loss.item()} at epoch {self.current_epoch + 1}, "
-                    f"step {batch_idx + 1}; likely causes: a learning rate too high for this model "
-                    "(try a lower --lr) or non-finite values in the data"
-                )
+            self._watch_loss(loss.detach(), batch_idx)
+            if (batch_idx + 1) % DIVERGENCE_CHECK_STEPS == 0:
+                self._stop_if_diverged()
             optimizer = self.optimizers()
             optimizer.zero_grad()
             self.manual_backward(loss)
             optimizer.step()
             return loss.detach()
 
+        def _watch_loss(self, loss: torch.Tensor, batch_idx: int) -> None:
+            """Remember, on the device, the first step of this epoch whose loss was not finite."""
+            if self._first_bad_step is None or self._first_bad_step.device != loss.device:
+                self._first_bad_step = torch.full((), -1, dtype=torch.long, device=loss.device)
+                self._first_bad_loss = torch.zeros((), dtype=loss.dtype, device=loss.device)
+            first = (self._first_bad_step < 0) & ~torch.isfinite(loss)
+            self._first_bad_step = torch.where(first, batch_idx, self._first_bad_step)
+            self._first_bad_loss = torch.where(first, loss, self._first_bad_loss)
+
+        def _stop_if_diverged(self) -> None:
+            """Raise if a step since the epoch began had a non-finite loss (one host round trip)."""
+            if self._first_bad_step is None:
+                return
+            bad = self._first_bad_step.clone()
+            _, world = rank_and_world_size()
+            if world > 1:
+                # Every rank must stop together: one that raised alone would leave the others
+                # waiting for its gradients forever. All ranks look at the same steps.
+                import torch.distributed as dist
+
+                dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+            step = int(bad)
+            if step < 0:
+                return
+            value = float(self._first_bad_loss) if int(self._first_bad_step) >= 0 else float("nan")
+            self._first_bad_step = None
+            raise TrainingDivergedError(
+                f"the training loss became {value} at epoch {self.current_epoch + 1}, "
+                f"step {step + 1}; likely causes: a learning rate too high for this model "
+                "(try a lower --lr) or non-finite values in the data"
+            )
+
         def validation_step(self, batch: Batch, batch_idx: int) -> None:
             self._accumulate("val", self.objective.validation(self.vae, batch))
 
         def on_train_epoch_start(self) -> None:
             self._epoch_start = time.perf_counter()
+            self._first_bad_step = None
 
         def on_validation_epoch_start(self) -> None:
             if not self.trainer.sanity_checking:
                 self._train_seconds = time.perf_counter() - self._epoch_start
+                # Before this epoch's weights are validated, chosen or checkpointed.
+                self._stop_if_diverged()
             # The same draws of z every epoch (common random numbers): epochs are then compared on
             # their weights, not on the luck of their draws, which would otherwise pick a lucky
             # epoch as the best one. The training stream is put back untouched afterwards.
