@@ -101,9 +101,15 @@ class Schema:
         lines = [f"{'column':<{width}}  kind         family             details"]
         for c in self.columns:
             if c.levels:
-                shown = ", ".join(c.levels[:6]) + (", ..." if len(c.levels) > 6 else "")
+                shown = ", ".join(_short(level) for level in c.levels[:6])
+                shown += ", ..." if len(c.levels) > 6 else ""
                 details = f"{len(c.levels)} levels: {shown}"
             else:
                 details = ""
             lines.append(f"{c.name:<{width}}  {c.kind:<11}  {c.family:<17}  {details}".rstrip())
         return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 24) -> str:
+    """A level cut to ``limit`` characters for a one-line listing."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

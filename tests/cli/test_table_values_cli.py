@@ -42,3 +42,17 @@ def test_sample_and_impute_write_numeric_looking_levels_as_written(zip_run, caps
     assert set(imputed["zip"]) <= {"00501", "02139", "10001"} and imputed["zip"][1] == "00501"
     argv = ["score", run, "--csv", str(zip_run / "i.csv"), "--out", str(zip_run / "sc.csv")]
     assert main([*argv, "--iw-samples", "2", "--no-progress"]) == 0, capsys.readouterr().err
+
+
+def test_a_huge_text_cell_is_refused_in_one_line_before_training(tmp_path, capsys):
+    """Issue 14 item 6: a 100 MB cell trained, then drawing the marginals ran to 23 GB."""
+    rows = ["note,x"] + [f"{'ab'[k % 2]},{k / 7:.3f}" for k in range(30)] + ["z" * 2_000_000 + ",1.5"]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    capsys.readouterr()
+    assert (
+        main(["train", "tabular", "--csv", str(tmp_path / "t.csv"), *TINY, "--out", str(tmp_path / "r")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and len(err[0]) < 400, err
+    assert "'note' holds a cell of 2,000,000 characters at row 31" in err[0]
+    assert not (tmp_path / "r").exists()

@@ -233,3 +233,18 @@ def test_levels_that_look_like_numbers_decode_as_written():
     assert decoded["size"].tolist() == [1, 2, 3, 2]
     again = encode_table(schema, decoded.astype("string"))
     assert again.values.tolist() == encoded.values.tolist()
+
+
+def test_levels_longer_than_the_bound_are_refused_in_a_short_message():
+    """Issue 14 item 6: a 100 MB cell was kept as a level (stored twice, then drawn for 12 minutes)."""
+    from vaekit.data.tabular import MAX_LEVEL_CHARS
+
+    table = _table(note=["short", "x" * (MAX_LEVEL_CHARS + 1), "short"], y=["1.5", "2.5", "3.5"])
+    with pytest.raises(DataError, match=r"'note' holds a cell of 1,001 characters at row 2") as caught:
+        fit_schema(infer_schema(table), table)
+    assert len(str(caught.value)) < 300
+    fit = _table(note=["a", "x" * MAX_LEVEL_CHARS], y=["1.5", "2.5"])
+    schema = fit_schema(infer_schema(fit), fit)
+    with pytest.raises(DataError, match=r"never seen in training") as caught:
+        encode_table(schema, _table(note=["y" * 10**6], y=["1"]))
+    assert len(str(caught.value)) < 300 and "1,000,000 characters" in str(caught.value)

@@ -468,3 +468,35 @@ def test_plots_never_import_pyplot_or_torch_and_import_matplotlib_lazily(module:
     # Module-level statements only: imports under `if TYPE_CHECKING:` or in functions are lazy.
     eager = [m for m in _imported_modules(tree.body) if m.split(".")[0] in ("matplotlib", "pandas")]
     assert not eager, f"{module}.py imports {eager} at import time"
+
+
+def test_table_figures_bound_their_work_by_what_they_show() -> None:
+    """Issue 14 item 6: a 100 MB level took 12 minutes and 23 GB to draw; panels, bars, labels and
+    points are now bounded whatever the table holds."""
+    from vaekit.plots.tables import MAX_LABEL_CHARS, MAX_LEVELS_SHOWN, MAX_PANELS, MAX_POINTS
+
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame({f"c{j}": rng.normal(size=20) for j in range(MAX_PANELS + 10)})
+    figure = vaekit.plots.column_marginals(wide, wide, kinds=dict.fromkeys(wide.columns, "real"))
+    assert len(figure.axes) == MAX_PANELS and "10 more not drawn" in figure._suptitle.get_text()
+    levels = pd.DataFrame({"t": ["x" * 100_000] * 5 + [f"level {k}" for k in range(200)]})
+    figure = vaekit.plots.column_marginals(levels, levels, kinds={"t": "categorical"})
+    labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert len(labels) == MAX_LEVELS_SHOWN and max(map(len, labels)) <= MAX_LABEL_CHARS
+    assert ("x" * (MAX_LABEL_CHARS - 3) + "...") in labels  # the most frequent level is drawn, cut
+    many = pd.DataFrame(rng.normal(size=(50_000, 2)), columns=["a", "b"])
+    figure = vaekit.plots.pairwise_scatter(many, many, ["a", "b"])
+    assert all(len(c.get_offsets()) == MAX_POINTS for ax in figure.axes for c in ax.collections)
+
+
+def test_image_figures_bound_their_work_by_what_they_show() -> None:
+    from vaekit.plots.classification import MAX_NAMED_CLASSES
+    from vaekit.plots.images import MAX_GRID_IMAGES, MAX_SCATTER_POINTS
+
+    figure = vaekit.plots.confusion_matrix(np.eye(500, dtype=int), [str(k) for k in range(500)])
+    assert max(figure.get_size_inches()) < 1.2 + 0.55 * MAX_NAMED_CLASSES + 2 and not figure.axes[0].texts
+    means = np.random.default_rng(0).normal(size=(MAX_SCATTER_POINTS + 5000, 2))
+    figure = vaekit.plots.latent_scatter(means, np.zeros(len(means), dtype=int))
+    assert sum(len(c.get_offsets()) for c in figure.axes[0].collections) == MAX_SCATTER_POINTS
+    with pytest.raises(ValueError, match="at most 10,000 images"):
+        vaekit.plots.image_grid(np.zeros((MAX_GRID_IMAGES + 1, 1, 1), dtype=np.float32))

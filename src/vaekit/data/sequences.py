@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vaekit.data.tabular import SAFE_FILL, decode_table, encode_table, fit_schema
+from vaekit.data.tabular import SAFE_FILL, decode_table, encode_table, fit_schema, quote_cell
 from vaekit.errors import DataError
 from vaekit.schema import ColumnSpec, Schema
 
@@ -117,12 +117,14 @@ def _time_keys(column: pd.Series, name: str, ids: pd.Series) -> pd.Series:
     empty = text.isna() | (text == "")
     if empty.any():
         row = int(np.flatnonzero(empty.to_numpy())[0])
-        raise DataError(f"time column {name!r} is empty at row {row + 1} (sequence {ids.iloc[row]!r})")
+        raise DataError(
+            f"time column {name!r} is empty at row {row + 1} (sequence {quote_cell(ids.iloc[row], 30)})"
+        )
     numbers = pd.to_numeric(text, errors="coerce")
     if numbers.notna().all():
         if not np.isfinite(numbers.to_numpy(dtype=float)).all():
             row = int(np.flatnonzero(~np.isfinite(numbers.to_numpy(dtype=float)))[0])
-            raise DataError(f"time column {name!r} holds {text.iloc[row]!r} at row {row + 1}")
+            raise DataError(f"time column {name!r} holds {quote_cell(text.iloc[row])} at row {row + 1}")
         return numbers.astype(float)
     dates = pd.to_datetime(text, errors="coerce", format="mixed")
     if dates.notna().all():
@@ -130,8 +132,8 @@ def _time_keys(column: pd.Series, name: str, ids: pd.Series) -> pd.Series:
     bad = numbers.isna() & dates.isna()
     row = int(np.flatnonzero(bad.to_numpy())[0])
     raise DataError(
-        f"time column {name!r} holds {text.iloc[row]!r} at row {row + 1} (sequence {ids.iloc[row]!r}), "
-        "which is neither a number nor a date"
+        f"time column {name!r} holds {quote_cell(text.iloc[row])} at row {row + 1} "
+        f"(sequence {quote_cell(ids.iloc[row], 30)}), which is neither a number nor a date"
     )
 
 
@@ -240,7 +242,7 @@ def check_value_cells(schema: Schema, table: pd.DataFrame, columns: SequenceColu
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
-                f"value column {spec.name!r} holds the text {text.iloc[row]!r} at row {row + 1} "
+                f"value column {spec.name!r} holds the text {quote_cell(text.iloc[row])} at row {row + 1} "
                 f"(sequence {str(table[columns.id].iloc[row]).strip()!r}); value columns hold numbers: "
                 "fix the cell, leave it empty, or declare the column binary or categorical in a schema file"
             )

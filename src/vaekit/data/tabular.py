@@ -59,6 +59,20 @@ SAFE_FILL = {
 #: Pairs of words read as the two levels of a binary column (compared in lower case).
 _BINARY_PAIRS = (("false", "true"), ("no", "yes"), ("n", "y"), ("f", "t"), ("0", "1"))
 _NUMERIC_SHARE_FOR_TYPO = 0.9
+#: Longest level of a binary or categorical column, in characters: a longer cell is free text, which a
+#: categorical column cannot model, and it would be stored in every run file and drawn in every figure.
+MAX_LEVEL_CHARS = 1000
+#: Characters of a cell quoted in an error message.
+_QUOTED_CHARS = 60
+
+
+def quote_cell(value: Any, limit: int = _QUOTED_CHARS) -> str:
+    """``repr`` of a cell for a one-line message, cut to about ``limit`` characters with its length."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    length = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:limit]}... ({length:,} characters)"
 
 
 # --- reading tables and schema files -------------------------------------------------------------
@@ -265,8 +279,8 @@ def _infer_kind(name: str, column: pd.Series) -> str:
         if share >= _NUMERIC_SHARE_FOR_TYPO:
             row = _first_bad_row(present & ~parsed)
             raise DataError(
-                f"text {column.iloc[row]!r} in numeric column {name!r} at row {row + 1}; fix the cell, "
-                "leave it empty, or declare the column categorical in a schema file"
+                f"text {quote_cell(column.iloc[row])} in numeric column {name!r} at row {row + 1}; fix the "
+                "cell, leave it empty, or declare the column categorical in a schema file"
             )
         return "categorical"
     values = numbers[present]
@@ -312,10 +326,19 @@ def _levels_of(name: str, column: pd.Series, kind: str) -> tuple[str, ...]:
     present = text.notna()
     if not present.any():
         raise DataError(f"column {name!r} is entirely empty; drop it or fill it")
+    lengths = text.str.len().fillna(0).to_numpy()
+    if lengths.max() > MAX_LEVEL_CHARS:
+        row = int(np.argmax(lengths > MAX_LEVEL_CHARS))
+        raise DataError(
+            f"{kind} column {name!r} holds a cell of {int(lengths[row]):,} characters at row {row + 1} "
+            f"({quote_cell(text.iloc[row], 30)}); levels are at most {MAX_LEVEL_CHARS:,} characters, since "
+            "free text cannot be modelled as levels: drop the column or shorten its cells"
+        )
     levels = sorted(text[present].unique(), key=_level_sort_key)
     if kind == "binary":
         if len(levels) > 2:
-            raise DataError(f"binary column {name!r} has {len(levels)} levels: {', '.join(levels[:5])}")
+            shown = ", ".join(quote_cell(level, 20) for level in levels[:5])
+            raise DataError(f"binary column {name!r} has {len(levels)} levels: {shown}")
         if len(levels) == 1:
             only = levels[0]
             pair = next((pair for pair in _BINARY_PAIRS if only.lower() in pair), None)
@@ -396,7 +419,9 @@ def _validated_numbers(spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray,
     text_cells = present_array & np.isnan(values)
     if text_cells.any():
         row = int(np.flatnonzero(text_cells)[0])
-        raise DataError(f"text {column.iloc[row]!r} in {spec.kind} column {spec.name!r} at row {row + 1}")
+        raise DataError(
+            f"text {quote_cell(column.iloc[row])} in {spec.kind} column {spec.name!r} at row {row + 1}"
+        )
     # Models work in 32-bit floats: a finite number beyond their range would become infinite, and a
     # positive one too close to 0 would become 0.
     with np.errstate(over="ignore", under="ignore"):
@@ -419,7 +444,9 @@ def _validated_numbers(spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray,
         bad = bad & present_array
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"column {spec.name!r} holds {what} at row {row + 1}: {column.iloc[row]!r}")
+            raise DataError(
+                f"column {spec.name!r} holds {what} at row {row + 1}: {quote_cell(column.iloc[row])}"
+            )
     return values, present_array
 
 
@@ -469,9 +496,10 @@ def encode_table(schema: Schema, table: pd.DataFrame) -> EncodedTable:
             unseen = present & (mapped < 0)
             if unseen.any():
                 row = int(np.flatnonzero(unseen)[0])
+                known = ", ".join(quote_cell(level, 20) for level in spec.levels[:10])
                 raise DataError(
-                    f"level {text.iloc[row]!r} of column {spec.name!r} at row {row + 1} was never seen in "
-                    f"training (known levels: {', '.join(spec.levels[:10])})"
+                    f"level {quote_cell(text.iloc[row])} of column {spec.name!r} at row {row + 1} was never "
+                    f"seen in training (known levels: {known})"
                 )
             column_values = np.where(present, mapped, SAFE_FILL[spec.family])
         else:

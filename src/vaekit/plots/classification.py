@@ -12,11 +12,17 @@ from vaekit.plots.figures import new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["confusion_matrix"]
+__all__ = ["MAX_NAMED_CLASSES", "confusion_matrix"]
+
+#: Classes up to which the matrix names them and writes each share; beyond, the figure keeps this size.
+MAX_NAMED_CLASSES = 40
 
 
 def confusion_matrix(counts: np.ndarray, class_names: Sequence[str], *, title: str | None = None) -> Figure:
     """Heat map of a confusion matrix, each row normalised to the share of its true class.
+
+    Up to :data:`MAX_NAMED_CLASSES` classes the axes name them and each cell shows its share; with
+    more, the heat map alone, at the size of that many classes.
 
     Parameters
     ----------
@@ -35,16 +41,23 @@ def confusion_matrix(counts: np.ndarray, class_names: Sequence[str], *, title: s
         )
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
-    size = 1.2 + 0.55 * len(class_names)
+    # Bounded by what a figure can show: beyond MAX_NAMED_CLASSES the cells are too small for names
+    # and shares, and the figure stops growing.
+    many = len(class_names) > MAX_NAMED_CLASSES
+    size = 1.2 + 0.55 * min(len(class_names), MAX_NAMED_CLASSES)
     figure = new_figure(size + 1.5, size)
     ax = figure.add_subplot()
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
-    ticks = np.arange(len(class_names))
-    ax.set_xticks(ticks, labels=list(class_names), rotation=45, ha="right")
-    ax.set_yticks(ticks, labels=list(class_names))
+    if many:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    else:
+        ticks = np.arange(len(class_names))
+        ax.set_xticks(ticks, labels=list(class_names), rotation=45, ha="right")
+        ax.set_yticks(ticks, labels=list(class_names))
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    for (row, column), share in np.ndenumerate(shares):
+    for (row, column), share in np.ndenumerate(shares if not many else np.zeros((0, 0))):
         if counts[row, column]:
             ax.text(
                 column,

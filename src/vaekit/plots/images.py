@@ -21,7 +21,19 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["image_grid", "latent_manifold", "latent_scatter", "reconstruction_grid"]
+__all__ = [
+    "MAX_GRID_IMAGES",
+    "MAX_SCATTER_POINTS",
+    "image_grid",
+    "latent_manifold",
+    "latent_scatter",
+    "reconstruction_grid",
+]
+
+#: Most images one grid tiles (100 by 100): more would not be told apart in one picture.
+MAX_GRID_IMAGES = 10_000
+#: Most points a latent scatter draws (a seeded subset): more would only cover one another.
+MAX_SCATTER_POINTS = 20_000
 
 _MAX_RECONSTRUCTION_COLUMNS = 16
 _TARGET_GRID_INCHES = 8.0
@@ -176,8 +188,11 @@ def image_grid(
     ------
     ValueError
         If ``images`` has another shape, non-finite values or 0-255 integers, if ``ncols`` is
-        not a positive integer, or if ``row_labels`` does not have one entry per row.
+        not a positive integer, if ``row_labels`` does not have one entry per row, or if there are
+        more than :data:`MAX_GRID_IMAGES` images.
     """
+    if len(images) > MAX_GRID_IMAGES:
+        raise ValueError(f"a grid shows at most {MAX_GRID_IMAGES:,} images, got {len(images):,}")
     arr = _as_nhwc(images, "images")
     n = arr.shape[0]
     if ncols is None:
@@ -370,8 +385,9 @@ def latent_scatter(
     fig = new_figure(6.5, 5.0)
     ax = fig.add_subplot()
     # Points are drawn in a shuffled (but reproducible) order: drawing class by class would
-    # bury the early classes under the later ones wherever clusters overlap.
-    order = np.random.default_rng(0).permutation(pts.shape[0])
+    # bury the early classes under the later ones wherever clusters overlap. At most
+    # MAX_SCATTER_POINTS of them (a seeded subset): more would only cover one another.
+    order = np.random.default_rng(0).permutation(pts.shape[0])[:MAX_SCATTER_POINTS]
     marker_group = cls[order] // len(palette)
     for group in np.unique(marker_group):
         idx = order[marker_group == group]

@@ -14,15 +14,38 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["column_marginals", "pairwise_scatter"]
+__all__ = ["MAX_LEVELS_SHOWN", "MAX_PANELS", "MAX_POINTS", "column_marginals", "pairwise_scatter"]
 
 _DATA_COLOUR, _MODEL_COLOUR = "tab:blue", "tab:orange"
+#: The work of each figure is bounded by what it can show, whatever the size of the table:
+#: panels of :func:`column_marginals` (the first columns; the title says how many are left out),
+MAX_PANELS = 30
+#: bars per categorical panel (the most frequent levels), with tick labels cut to this many characters,
+MAX_LEVELS_SHOWN = 30
+MAX_LABEL_CHARS = 20
+#: and points per scatter panel (a seeded random subset of the rows).
+MAX_POINTS = 5000
+
+
+def _label(level: str) -> str:
+    return level if len(level) <= MAX_LABEL_CHARS else level[: MAX_LABEL_CHARS - 3] + "..."
+
+
+def _subset(table: pd.DataFrame, rows: int = MAX_POINTS) -> pd.DataFrame:
+    """At most ``rows`` rows of ``table``, drawn at random with a fixed seed, in their order."""
+    if len(table) <= rows:
+        return table
+    chosen = np.sort(np.random.default_rng(0).choice(len(table), size=rows, replace=False))
+    return table.iloc[chosen]
 
 
 def column_marginals(
     data: pd.DataFrame, model: pd.DataFrame, *, kinds: Mapping[str, str], title: str | None = None
 ) -> Figure:
     """One panel per column: a histogram of data and model values (numeric), or bars of level shares.
+
+    At most :data:`MAX_PANELS` columns are drawn (the title says how many more there are), and at
+    most :data:`MAX_LEVELS_SHOWN` levels per column, the most frequent in data and model together.
 
     Parameters
     ----------
@@ -34,6 +57,8 @@ def column_marginals(
     columns = list(kinds)
     if not columns:
         raise ValueError("no columns to plot")
+    left_out = len(columns) - MAX_PANELS
+    columns = columns[:MAX_PANELS]
     ncols = min(3, len(columns))
     nrows = math.ceil(len(columns) / ncols)
     figure = new_figure(4.2 * ncols, 3.0 * nrows)
@@ -41,13 +66,17 @@ def column_marginals(
         ax = figure.add_subplot(nrows, ncols, position + 1)
         a, b = data[name].dropna(), model[name].dropna()
         if kinds[name] in ("binary", "categorical"):
-            levels = sorted(set(a.astype(str)) | set(b.astype(str)))[:30]
+            counts_a = a.astype(str).value_counts(normalize=True)
+            counts_b = b.astype(str).value_counts(normalize=True)
+            both = counts_a.add(counts_b, fill_value=0).sort_values(ascending=False, kind="stable")
+            levels = sorted(both.index[:MAX_LEVELS_SHOWN])
             x = np.arange(len(levels))
-            share_a = a.astype(str).value_counts(normalize=True).reindex(levels, fill_value=0)
-            share_b = b.astype(str).value_counts(normalize=True).reindex(levels, fill_value=0)
+            share_a = counts_a.reindex(levels, fill_value=0)
+            share_b = counts_b.reindex(levels, fill_value=0)
             ax.bar(x - 0.2, share_a.to_numpy(), width=0.4, color=_DATA_COLOUR, label="data")
             ax.bar(x + 0.2, share_b.to_numpy(), width=0.4, color=_MODEL_COLOUR, label="model")
-            ax.set_xticks(x, labels=levels, rotation=45 if len(levels) > 4 else 0, ha="right")
+            labels = [_label(level) for level in levels]
+            ax.set_xticks(x, labels=labels, rotation=45 if len(levels) > 4 else 0, ha="right")
             ax.set_ylabel("share")
         else:
             values = np.concatenate([a.to_numpy(float), b.to_numpy(float)])
@@ -58,9 +87,11 @@ def column_marginals(
                 b.to_numpy(float), bins=bins, density=True, color=_MODEL_COLOUR, alpha=0.55, label="model"
             )
             ax.set_ylabel("density")
-        ax.set_title(f"{name} ({kinds[name]})", fontsize=10)
+        ax.set_title(f"{_label(str(name))} ({kinds[name]})", fontsize=10)
         if position == 0:
             ax.legend(fontsize=8)
+    if left_out > 0:
+        title = f"{title + ': ' if title else ''}the first {MAX_PANELS} columns ({left_out} more not drawn)"
     if title:
         figure.suptitle(title)
     return figure
@@ -69,10 +100,14 @@ def column_marginals(
 def pairwise_scatter(
     data: pd.DataFrame, model: pd.DataFrame, columns: Sequence[str], *, title: str | None = None
 ) -> Figure:
-    """Scatter plots of every pair of ``columns``: data on the left of each pair, model on the right."""
+    """Scatter plots of every pair of ``columns``: data on the left of each pair, model on the right.
+
+    Each panel draws at most :data:`MAX_POINTS` rows (a seeded random subset) of its table.
+    """
     columns = list(columns)
     if len(columns) < 2:
         raise ValueError("a pairwise scatter needs at least two columns")
+    data, model = _subset(data), _subset(model)
     pairs = [(a, b) for i, a in enumerate(columns) for b in columns[i + 1 :]]
     figure = new_figure(7.6, 3.4 * len(pairs))
     for row, (x_name, y_name) in enumerate(pairs):

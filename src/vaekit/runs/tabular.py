@@ -73,11 +73,17 @@ def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
             f"{data['csv']} has changed since the run was trained: its test rows can no longer be told "
             "apart from its training rows"
         )
-    order = np.random.default_rng(data["split_seed"]).permutation(len(table))
-    test_rows = int(round(len(table) * TEST_FRACTION)) if len(table) >= 10 else 0
-    test = table.iloc[np.sort(order[:test_rows])].reset_index(drop=True)
-    train = table.iloc[np.sort(order[test_rows:])].reset_index(drop=True)
+    train_rows, test_rows = _split_rows(len(table), data["split_seed"])
+    test = table.iloc[test_rows].reset_index(drop=True)
+    train = table.iloc[train_rows].reset_index(drop=True)
     return train, test
+
+
+def _split_rows(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of a table's training rows and of its test rows (a seeded tenth), each in order."""
+    order = np.random.default_rng(seed).permutation(rows)
+    test_rows = int(round(rows * TEST_FRACTION)) if rows >= 10 else 0
+    return np.sort(order[test_rows:]), np.sort(order[:test_rows])
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,9 @@ def prepare_table(
         config_data["sha256"] = _file_hash(config_data["csv"])
     train_table, test_table = tabular_data({"data": config_data})
     whole = pd.concat([train_table, test_table], ignore_index=True)
+    if config_data["dataset"] == "csv":  # in the file's order, so that errors give its row numbers
+        whole.index = np.concatenate(_split_rows(len(whole), config_data["split_seed"]))
+        whole = whole.sort_index()
     schema = fit_schema(infer_schema(whole, overrides), whole)
     train_rows = encode_table(schema, train_table)
     if len(train_rows) < 2:
