@@ -26,3 +26,8 @@ class GraphvizError(VaekitError):
 
 class TrainingDivergedError(VaekitError):
     """The training loss became NaN or infinite; the last good checkpoint is left in place."""
+
+
+class VaekitWarning(UserWarning):
+    """Something in the user's input that vaekit works around but the user should know about
+    (a column left out of the model, a setting adjusted); the CLI prints it on one line."""

@@ -56,3 +56,88 @@ def test_a_huge_text_cell_is_refused_in_one_line_before_training(tmp_path, capsy
     assert len(err) == 1 and len(err[0]) < 400, err
     assert "'note' holds a cell of 2,000,000 characters at row 31" in err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_huge_values_end_in_a_message_naming_the_column(tmp_path, capsys):
+    """Issue 14 item 8: a real column of spread 1e20 ended in an internal error (NaN loc), whole
+    numbers near 1e30 in "Too many bins"."""
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"big": rng.normal(size=40) * 1e20, "x": rng.normal(size=40)}).to_csv(
+        tmp_path / "big.csv", index=False
+    )
+    capsys.readouterr()
+    assert (
+        main(["train", "tabular", "--csv", str(tmp_path / "big.csv"), *TINY, "--out", str(tmp_path / "a")])
+        == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "column 'big' holds a value beyond 1e15 in magnitude" in err[0]
+    pd.DataFrame({"c": rng.choice([1.0, 2.0, 3.0], 40) * 1e30, "x": rng.normal(size=40)}).to_csv(
+        tmp_path / "c.csv", index=False
+    )
+    assert (
+        main(["train", "tabular", "--csv", str(tmp_path / "c.csv"), *TINY, "--out", str(tmp_path / "b")]) == 0
+    )
+    assert (
+        json.loads((tmp_path / "b" / "config.json").read_text())["model_config"]["schema"]["columns"][0][
+            "kind"
+        ]
+        == "positive"
+    )
+
+
+def test_a_diverging_run_names_the_column_that_explains_it(tmp_path, capsys, monkeypatch):
+    """Issue 14 item 8: the divergence message blamed only the learning rate."""
+    import vaekit.runs.tabular
+    from vaekit.errors import TrainingDivergedError
+
+    def diverge(*args, **kwargs):
+        raise TrainingDivergedError("the training loss became nan at epoch 1, step 1; likely causes: ...")
+
+    monkeypatch.setattr(vaekit.runs.tabular, "fit", diverge)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    x[7] = 3e14
+    pd.DataFrame({"x": x, "y": rng.normal(size=40)}).to_csv(tmp_path / "t.csv", index=False)
+    capsys.readouterr()
+    assert (
+        main(["train", "tabular", "--csv", str(tmp_path / "t.csv"), *TINY, "--out", str(tmp_path / "r")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        err[-1].startswith("vaekit: error: the training loss became nan")
+        and "the data may explain it: extreme values in column 'x' (a value of 3e+14" in err[-1]
+    )
+
+
+def test_identifier_columns_are_left_out_of_the_model_and_kept_by_impute(tmp_path, capsys):
+    """Issue 14 item 9: a 10-digit id column was a count (test log-likelihood -1.6e9)."""
+    from vaekit.errors import VaekitWarning
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"id": rng.integers(10**9, 10**10, 60), "x": rng.normal(size=60).round(3)})
+    table.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.warns(VaekitWarning, match="left out of the model.*'id'"):
+        assert (
+            main(["train", "tabular", "--csv", str(tmp_path / "t.csv"), *TINY, "--out", str(tmp_path / "r")])
+            == 0
+        )
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["test_log_likelihood"] > -100
+    assert main(["sample", str(tmp_path / "r"), "--n", "5", "--out", str(tmp_path / "s.csv")]) == 0
+    assert list(pd.read_csv(tmp_path / "s.csv").columns) == ["x"]
+    (tmp_path / "holes.csv").write_text("id,x\n1234567890,\n")
+    assert (
+        main(
+            [
+                "impute",
+                str(tmp_path / "r"),
+                "--csv",
+                str(tmp_path / "holes.csv"),
+                "--out",
+                str(tmp_path / "i.csv"),
+            ]
+        )
+        == 0
+    )
+    assert pd.read_csv(tmp_path / "i.csv")["id"].tolist() == [1234567890]

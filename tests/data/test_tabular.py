@@ -248,3 +248,49 @@ def test_levels_longer_than_the_bound_are_refused_in_a_short_message():
     with pytest.raises(DataError, match=r"never seen in training") as caught:
         encode_table(schema, _table(note=["y" * 10**6], y=["1"]))
     assert len(str(caught.value)) < 300 and "1,000,000 characters" in str(caught.value)
+
+
+def test_huge_values_are_no_counts_and_a_real_column_beyond_1e15_is_refused():
+    """Issue 14 item 8: whole numbers near 1e30 were counts ("Too many bins"); a real column with a
+    spread of 1e20 diverged at step 1 with a message blaming the learning rate."""
+    from vaekit.data.tabular import explain_divergence
+
+    huge = _table(c=["1e30", "3e30", "2e30"], x=["-1e20", "2e20", "0.5"])
+    schema = infer_schema(huge)
+    assert schema["c"].kind == "positive" and schema["x"].kind == "real"
+    with pytest.raises(
+        DataError, match=r"column 'x' holds a value beyond 1e15 in magnitude at row 1: .*power"
+    ):
+        fit_schema(schema, huge)
+    declared = infer_schema(huge, {"c": {"kind": "count"}, "x": {"kind": "positive"}})
+    with pytest.raises(DataError, match=r"column 'c' holds a count beyond 1e15 at row 1: '1e30'; whole"):
+        fit_schema(declared, huge)
+    table = _table(x=[str(v) for v in [0.1, -0.3, 0.2, 0.4, 5e13]], y=["1", "2", "3", "4", "5"])
+    assert "column 'x' (a value of 5e+13 against a median of 0.2)" in explain_divergence(
+        fit_schema(infer_schema(table), table), table
+    )
+    assert explain_divergence(fit_schema(infer_schema(table), table), table.iloc[:4]) == ""
+
+
+def test_identifiers_and_time_stamps_are_left_out_with_a_warning():
+    """Issue 14 item 9: 10-digit ids and nanosecond times were counts (log-likelihood -1.6e9)."""
+    from vaekit.errors import VaekitWarning
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "id": rng.integers(10**9, 10**10, 40).astype(str),
+            "ns": (1_700_000_000_000_000_000 + np.arange(40) * 10**9).astype(str),
+            "visits": rng.integers(0, 5, 40).astype(str),
+        },
+        dtype="string",
+    )
+    with pytest.warns(VaekitWarning, match=r"left out of the model.*'id', 'ns'"):
+        schema = infer_schema(table)
+    assert schema.names == ["visits"]
+    declared = {"id": {"kind": "positive"}, "ns": {"kind": "real"}}
+    assert infer_schema(table, declared).names == ["id", "ns", "visits"]
+    with pytest.raises(DataError, match="every column looks like identifiers"):
+        infer_schema(table[["id"]])
+    small = table.iloc[:10]  # too few values to tell
+    assert infer_schema(small).names == ["id", "ns", "visits"]

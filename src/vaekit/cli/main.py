@@ -1039,6 +1039,20 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+_FORMAT_WARNING = warnings.formatwarning
+
+
+def _format_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
+    """vaekit's own warnings on one line (``vaekit: warning: ...``); others as Python writes them."""
+    from vaekit.errors import VaekitWarning
+
+    if issubclass(category, VaekitWarning):
+        return f"vaekit: warning: {message}\n"
+    return _FORMAT_WARNING(message, category, filename, lineno, line)
+
+
 def _quiet_libraries() -> None:
     # Lightning logs hardware and tips at INFO on every run; keep the terminal for vaekit's output.
     # Its package sets its loggers' level when imported, so import it before lowering them.
@@ -1046,6 +1060,7 @@ def _quiet_libraries() -> None:
 
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.formatwarning = _format_warning
     warnings.filterwarnings("ignore", message=".*litlogger.*")
     warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
 

@@ -15,8 +15,9 @@ categorical  a fixed set of levels seen in training  categorical
 
 Inference from a table, column by column (empty cells and NaN are missing values):
 
-* all values numbers: only 0 and 1 -> binary; all whole and >= 0 -> count; all > 0 ->
-  positive; otherwise real;
+* all values numbers: only 0 and 1 -> binary; whole numbers of 10 or more digits, almost all
+  distinct -> identifiers or time stamps, left out of the model with a warning; all whole, >= 0
+  and at most 1e15 -> count; all > 0 -> positive; otherwise real (at most 1e15 in magnitude);
 * true/false values -> binary;
 * text -> categorical, except that a column whose values are numbers but for a few
   (at least 90%) is an error naming the first text cell, since that is almost always a typo;
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vaekit.errors import DataError
+from vaekit.errors import DataError, VaekitWarning
 from vaekit.schema import ColumnSpec, Schema
 
 #: A value of each family's support, put in missing cells so that their (masked) log-density and
@@ -62,6 +63,16 @@ _NUMERIC_SHARE_FOR_TYPO = 0.9
 #: Longest level of a binary or categorical column, in characters: a longer cell is free text, which a
 #: categorical column cannot model, and it would be stored in every run file and drawn in every figure.
 MAX_LEVEL_CHARS = 1000
+#: Largest count, and largest magnitude of a real value: beyond, whole numbers are not counts (ids,
+#: amounts in tiny units) and a real column's squared deviations overflow the model's 32-bit floats.
+#: Positive columns are modelled on the log scale and take any value up to 3.4e38.
+MAX_COUNT = 1e15
+MAX_REAL_MAGNITUDE = 1e15
+#: Whole numbers of at least this size, almost all distinct, are identifiers or time stamps (epoch
+#: seconds have 10 digits, nanoseconds 19), not quantities: see :func:`identifier_columns`.
+IDENTIFIER_MINIMUM = 1e9
+_IDENTIFIER_DISTINCT_SHARE = 0.9
+_IDENTIFIER_MINIMUM_VALUES = 20
 #: Characters of a cell quoted in an error message.
 _QUOTED_CHARS = 60
 
@@ -289,19 +300,43 @@ def _infer_kind(name: str, column: pd.Series) -> str:
         raise DataError(f"column {name!r} holds an infinite value at row {row + 1}")
     if set(values.unique()) <= {0.0, 1.0}:
         return "binary"
-    if (values == values.round()).all() and (values >= 0).all():
+    if (values == values.round()).all() and (values >= 0).all() and values.max() <= MAX_COUNT:
         return "count"
     if (values > 0).all():
         return "positive"
     return "real"
 
 
+def _looks_like_identifiers(column: pd.Series) -> bool:
+    """Whole numbers of 10 or more digits, almost all distinct: ids or time stamps, not quantities."""
+    numbers, present = _numbers(column)
+    values = numbers[present].to_numpy(dtype=float)
+    if len(values) < _IDENTIFIER_MINIMUM_VALUES or np.isnan(values).any() or not np.isfinite(values).all():
+        return False
+    if values.min() < IDENTIFIER_MINIMUM or (values != np.round(values)).any():
+        return False
+    return len(np.unique(values)) >= _IDENTIFIER_DISTINCT_SHARE * len(values)
+
+
+def identifier_columns(table: pd.DataFrame, overrides: Mapping[str, Any] | None = None) -> list[str]:
+    """Columns that :func:`infer_schema` leaves out of the model: whole numbers of at least
+    :data:`IDENTIFIER_MINIMUM` (10 digits), at least 90% of them distinct, and not named in
+    ``overrides``. Such numbers are identifiers or time stamps (epoch seconds, nanoseconds): as
+    counts they would cost millions of nats a row and teach the model nothing."""
+    overrides = overrides or {}
+    return [
+        str(name) for name in table.columns if name not in overrides and _looks_like_identifiers(table[name])
+    ]
+
+
 def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]] | None = None) -> Schema:
     """Infer each column's kind (see the module docstring), then apply ``overrides``.
 
     Columns named in ``overrides`` keep the given kind and family and are not inferred; an
-    override naming a column the table lacks is an error. The result still has to be fitted
-    (:func:`fit_schema`) before encoding.
+    override naming a column the table lacks is an error. Columns of identifiers or time stamps
+    written as large whole numbers (:func:`identifier_columns`) are left out of the schema, with a
+    :class:`~vaekit.errors.VaekitWarning` naming them; name one in ``overrides`` to model it. The
+    result still has to be fitted (:func:`fit_schema`) before encoding.
     """
     if table.shape[1] == 0:
         raise DataError("the table has no columns")
@@ -311,8 +346,25 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]]
     missing = [name for name in overrides if name not in table.columns]
     if missing:
         raise DataError(f"the schema names columns the table lacks: {', '.join(missing)}")
+    left_out = identifier_columns(table, overrides)
+    if left_out and len(left_out) == table.shape[1]:
+        raise DataError(
+            "every column looks like identifiers or time stamps (whole numbers of 10 or more digits, "
+            f"almost all distinct): {', '.join(left_out)}; declare the kinds of those to model in a "
+            "schema file"
+        )
+    if left_out:
+        warnings.warn(
+            f"left out of the model, as identifiers or time stamps (whole numbers of 10 or more digits, "
+            f"almost all distinct): {', '.join(repr(name) for name in left_out)}; declare a kind for "
+            "one in a schema file to model it",
+            VaekitWarning,
+            stacklevel=2,
+        )
     columns = []
     for name in table.columns:
+        if str(name) in left_out:
+            continue
         if name in overrides:
             entry = overrides[name]
             columns.append(ColumnSpec(str(name), entry["kind"], entry.get("family", "")))
@@ -435,19 +487,74 @@ def _validated_numbers(spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray,
         checks.append(
             ((single == 0) & (values > 0), "a value too close to 0 for 32-bit floats (below 1e-45)")
         )
+    if spec.kind == "real":
+        checks.append(
+            (
+                np.abs(values) > MAX_REAL_MAGNITUDE,
+                "a value beyond 1e15 in magnitude",
+                "; a real column's squared deviations would overflow 32-bit floats: divide the column "
+                "by a power of ten, or declare it positive if its values are all > 0",
+            )
+        )
     if spec.kind == "count":
+        checks.append(
+            (
+                values > MAX_COUNT,
+                "a count beyond 1e15",
+                "; whole numbers that large are amounts or identifiers, not counts: declare the "
+                "column positive or real, or drop it",
+            )
+        )
         checks.append((values < 0, "a negative value (the column holds counts)"))
         checks.append(
             (values != np.round(values), "a value that is not a whole number (the column holds counts)")
         )
-    for bad, what in checks:
+    for bad, what, *hint in checks:
         bad = bad & present_array
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"column {spec.name!r} holds {what} at row {row + 1}: {quote_cell(column.iloc[row])}"
+                + "".join(hint)
             )
     return values, present_array
+
+
+def explain_divergence(schema: Schema, table: pd.DataFrame, *, ratio: float = 1e4) -> str:
+    """The numeric columns whose values could explain a diverging loss, as a clause for its message.
+
+    A column is named when some value lies more than ``ratio`` times its median absolute deviation
+    from its median, on the scale the model works in (the log scale for positive and count columns):
+    a few such values dominate the loss. Returns ``""`` when no column stands out.
+    """
+    suspects = []
+    for spec in schema.columns:
+        if spec.kind not in ("real", "positive", "count") or spec.name not in table.columns:
+            continue
+        numbers, present = _numbers(table[spec.name])
+        values = numbers[present].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if spec.kind == "positive":
+            values = np.log(values[values > 0])
+        elif spec.kind == "count":
+            values = np.log1p(values[values >= 0])
+        if len(values) < 2:
+            continue
+        median = np.median(values)
+        deviation = np.abs(values - median)
+        scale = max(float(np.median(deviation)), 1e-12 * max(abs(float(median)), 1.0))
+        worst = int(np.argmax(deviation))
+        if deviation[worst] > ratio * scale:
+            suspects.append(
+                f"{spec.name!r} (a value of {numbers[present].to_numpy()[worst]:.3g} "
+                f"against a median of {float(np.median(numbers[present])):.3g})"
+            )
+    if not suspects:
+        return ""
+    return (
+        f"; the data may explain it: extreme values in column{'s' if len(suspects) > 1 else ''} "
+        f"{', '.join(suspects)}: remove or rescale them"
+    )
 
 
 # --- encoding ---------------------------------------------------------------------------------------

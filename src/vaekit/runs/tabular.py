@@ -21,13 +21,14 @@ from vaekit.data.tabular import (
     SeedDataParameters,
     decode_table,
     encode_table,
+    explain_divergence,
     fit_schema,
     infer_schema,
     read_table,
     seed_log_density,
     seed_table,
 )
-from vaekit.errors import VaekitError
+from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import TrainConfig, fit
 from vaekit.inference.distributed import is_global_zero
@@ -318,7 +319,13 @@ def train_tabular(
     with warnings.catch_warnings():
         # A streamed table knows its number of batches per epoch exactly, whatever Lightning fears.
         warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
-        result = fit(model, train_data, val_data, train_config, run_dir=run_path, resume=resume)
+        try:
+            result = fit(model, train_data, val_data, train_config, run_dir=run_path, resume=resume)
+        except TrainingDivergedError as error:
+            explained = explain_divergence(schema, train_table)
+            if not explained:
+                raise
+            raise TrainingDivergedError(f"{error}{explained}") from None
     if not result.is_global_zero:
         return None
     model = model.cpu().eval()
