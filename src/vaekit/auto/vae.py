@@ -1,0 +1,241 @@
+"""AutoVAE: a VAE whose guide is built from the generative story a user writes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyro
+import torch
+from torch import nn
+
+from vaekit.auto.heads import DiscreteHead, SupportHead
+from vaekit.auto.story import (
+    ArgumentRef,
+    Story,
+    argument_value,
+    describe_argument,
+    observed_rows,
+    read_story,
+)
+from vaekit.errors import VaekitError
+from vaekit.models.base import VAE
+from vaekit.nn import MLP, ConditionalMLP, ConvEncoder
+
+
+@dataclass(frozen=True)
+class AutoVAEConfig:
+    """Sizes of the automatic guide's networks.
+
+    Parameters
+    ----------
+    data_hidden:
+        Hidden widths of the MLP body that reads each vector argument; the last one is also the
+        width of the convolutional body's output for an image argument.
+    conv_channels:
+        Channels of the convolutional body used for image arguments ``(C, H, W)`` whose height
+        and width are divisible by ``2 ** len(conv_channels)``; other images are read by the MLP.
+    latent_hidden:
+        Hidden widths of each latent's own body, which maps the data features (and the latents
+        guided before it) onto its head.
+    """
+
+    data_hidden: tuple[int, ...] = (400,)
+    conv_channels: tuple[int, ...] = (32, 64)
+    latent_hidden: tuple[int, ...] = (200,)
+
+    def __post_init__(self) -> None:
+        for name in ("data_hidden", "conv_channels", "latent_hidden"):
+            values = tuple(int(v) for v in getattr(self, name))
+            if not values or min(values) < 1:
+                raise ValueError(f"{name} must list positive sizes, got {values}")
+            object.__setattr__(self, name, values)
+
+
+def _data_body(example: torch.Tensor, config: AutoVAEConfig) -> nn.Module:
+    """The body for one data argument, by its shape per example: CNN for images, MLP otherwise."""
+    shape = tuple(example.shape[1:])
+    factor = 2 ** len(config.conv_channels)
+    if len(shape) == 3 and shape[1] % factor == 0 and shape[2] % factor == 0:
+        return ConvEncoder(shape, config.conv_channels, out_features=config.data_hidden[-1])
+    return MLP(max(math.prod(shape), 1), config.data_hidden, flatten_dims=max(len(shape), 1))
+
+
+def _concat_features(parts: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate along the last dim after broadcasting the batch dims (enumerated values carry
+    an extra dimension on the left that the data features lack)."""
+    batch_shape = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
+    return torch.cat([p.expand(batch_shape + p.shape[-1:]) for p in parts], dim=-1)
+
+
+class AutoVAE(VAE):
+    """A VAE whose model is the user's story and whose amortized guide is built from it.
+
+    Made by :func:`vaekit.auto.auto`, which reads the story. The guide samples every latent site
+    of the data plate: discrete ones first (enumerated in parallel: train with
+    :meth:`training_objective`), then continuous ones in the story's order. Each latent's
+    encoder sees the features of the data arguments and the values of the latents guided before
+    it, so q(y | x) then q(z | x, y) comes out of an M2-like story.
+
+    ``model`` and ``guide`` take the arguments of the story. If the story is an ``nn.Module``, it
+    is a submodule (``story``): its weights are trained and saved with the guide's.
+    """
+
+    def __init__(
+        self,
+        story_fn: Callable[..., Any],
+        story: Story,
+        example_args: tuple[Any, ...],
+        example_kwargs: dict[str, Any],
+        config: AutoVAEConfig,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.story = story
+        if isinstance(story_fn, nn.Module):
+            self.story_module: nn.Module | None = story_fn
+        else:
+            self.story_module = None
+            self._story_fn = story_fn
+        # Instance value: the story decides how many plates nest, not the class.
+        self.max_plate_nesting = story.max_plate_nesting  # type: ignore[misc]
+
+        self.data_arguments: tuple[ArgumentRef, ...] = tuple(
+            dict.fromkeys(s.argument for s in story.observed)
+        )
+        self.data_bodies = nn.ModuleList(
+            _data_body(argument_value(ref, example_args, example_kwargs), config)
+            for ref in self.data_arguments
+        )
+        data_features = sum(self._body_width(body) for body in self.data_bodies)
+
+        self.latent_bodies = nn.ModuleDict()
+        self.latent_heads = nn.ModuleDict()
+        condition_features = 0
+        for latent in story.latents:
+            if condition_features:
+                body: nn.Module = ConditionalMLP(data_features, condition_features, config.latent_hidden)
+            else:
+                body = MLP(data_features, config.latent_hidden)
+            self.latent_bodies[latent.name] = body
+            if latent.is_discrete:
+                head: nn.Module = DiscreteHead(body.out_features, latent)
+                condition_features += 1 if latent.kind == "bernoulli" else latent.num_categories
+            else:
+                head = SupportHead(body.out_features, latent.support, latent.event_shape)
+                condition_features += max(math.prod(latent.event_shape), 1)
+            self.latent_heads[latent.name] = head
+
+    @staticmethod
+    def _body_width(body: nn.Module) -> int:
+        return int(body.out_features)
+
+    @property
+    def story_fn(self) -> Callable[..., Any]:
+        """The user's model."""
+        return self.story_module if self.story_module is not None else self._story_fn
+
+    @property
+    def has_discrete_latents(self) -> bool:
+        """Whether the guide enumerates some site (train with ``TraceEnum_ELBO`` then)."""
+        return any(latent.is_discrete for latent in self.story.latents)
+
+    def model(self, *args: Any, **kwargs: Any) -> Any:
+        """The user's generative story, unchanged."""
+        return self.story_fn(*args, **kwargs)
+
+    def data_features(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """Features of the data arguments, concatenated: ``(N, F)``."""
+        parts = []
+        for ref, body in zip(self.data_arguments, self.data_bodies, strict=True):
+            value = argument_value(ref, args, kwargs)
+            if value.dim() == 1:
+                value = value.unsqueeze(-1)
+            parts.append(body(value.to(torch.get_default_dtype())))
+        return torch.cat(parts, dim=-1)
+
+    def guide(self, *args: Any, **kwargs: Any) -> None:
+        """The amortized posterior over every latent site of the story's data plate."""
+        try:
+            features = self.data_features(*args, **kwargs)
+        except (IndexError, KeyError) as error:
+            refs = ", ".join(describe_argument(ref) for ref in self.data_arguments)
+            raise VaekitError(f"the guide reads the data from {refs}; it was not given: {error}") from None
+        conditions: list[torch.Tensor] = []
+        plate = self.story.plate
+        with pyro.plate(plate.name, features.shape[0], dim=plate.dim):
+            for latent in self.story.latents:
+                body = self.latent_bodies[latent.name]
+                hidden = body(features, _concat_features(conditions)) if conditions else body(features)
+                head = self.latent_heads[latent.name]
+                if not latent.is_discrete:
+                    value = pyro.sample(latent.name, head(hidden))
+                    conditions.append(
+                        value.flatten(-len(latent.event_shape)) if latent.event_shape else value[..., None]
+                    )
+                    continue
+                observed = given = None
+                if latent.partial_argument is not None:
+                    data = argument_value(latent.partial_argument, args, kwargs)
+                    observed = observed_rows(latent.support, data)
+                    given = torch.where(observed, data, torch.zeros_like(data))
+                value = pyro.sample(
+                    latent.name, head(hidden, observed, given), infer={"enumerate": "parallel"}
+                )
+                if observed is not None:
+                    # Later encoders see the label where it is given, the enumerated value elsewhere.
+                    value = torch.where(observed, given.to(value.dtype), value)
+                conditions.append(head.features(value))
+
+    def training_objective(self, num_particles: int = 1) -> Any:
+        """The objective for :func:`vaekit.fit`: the ELBO with discrete sites summed out exactly
+        (``TraceEnum_ELBO``) when the guide enumerates some, vaekit's term-by-term ELBO otherwise."""
+        from vaekit.auto.objective import EnumeratedELBOObjective
+        from vaekit.inference import ELBOObjective, TermwiseELBO
+
+        if self.has_discrete_latents:
+            return EnumeratedELBOObjective(
+                max_plate_nesting=self.max_plate_nesting, num_particles=num_particles
+            )
+        return ELBOObjective(
+            TermwiseELBO(max_plate_nesting=self.max_plate_nesting, num_particles=num_particles)
+        )
+
+
+def auto(
+    model_fn: Callable[..., Any],
+    *example_args: Any,
+    config: AutoVAEConfig | None = None,
+    **example_kwargs: Any,
+) -> AutoVAE:
+    """Build a trainable VAE from a generative story alone.
+
+    Parameters
+    ----------
+    model_fn:
+        The story: a function or ``nn.Module`` whose arguments are data tensors (rows are
+        examples), with a ``pyro.plate`` over the examples and ``obs=`` on observed sites. A story
+        with networks (a decoder) must be an ``nn.Module`` so that the VAE owns their weights.
+    example_args, example_kwargs:
+        An example batch, passed to ``model_fn`` once to read the story.
+    config:
+        Sizes of the guide's networks.
+
+    Returns
+    -------
+    AutoVAE
+        ``model`` is the story; ``guide`` is built from it.
+
+    Raises
+    ------
+    VaekitError
+        The story does not run on the example, has no data plate, or has a latent the automatic
+        guide cannot handle (a global latent, an unbounded count); the message names the site.
+    """
+    config = config or AutoVAEConfig()
+    story = read_story(
+        model_fn, example_args, example_kwargs, owns_parameters=isinstance(model_fn, nn.Module)
+    )
+    return AutoVAE(model_fn, story, example_args, example_kwargs, config)
