@@ -3,10 +3,13 @@
 The anatomy: an encoder is a body (:mod:`vaekit.nn`) and a projection head (:mod:`vaekit.heads`)
 returning q(z | x); a decoder is a body and a head returning p(x | z). A model
 (:mod:`vaekit.models`) tells the generative story in ``model()`` and the amortized posterior in
-``guide()``; :func:`fit` trains it with Lightning, :func:`estimate_log_likelihood` evaluates it.
+``guide()``; given only a story, :func:`auto` builds the guide. :func:`fit` trains a model with
+Lightning, :func:`estimate_log_likelihood` evaluates it.
 """
 
 from vaekit._version import __version__ as __version__
+from vaekit.auto import AutoVAE as AutoVAE
+from vaekit.auto import auto as auto
 from vaekit.data import ImageDataset as ImageDataset
 from vaekit.data import load_image_dataset as load_image_dataset
 from vaekit.errors import DataError as DataError
@@ -34,6 +37,7 @@ from vaekit.runs import train_ssvae as train_ssvae
 
 __all__ = [
     "__version__",
+    "AutoVAE",
     "DataError",
     "FitResult",
     "ImageDataset",
@@ -47,6 +51,7 @@ __all__ = [
     "TrainConfig",
     "VAE",
     "VaekitError",
+    "auto",
     "estimate_log_likelihood",
     "evaluate_run",
     "fit",
