@@ -141,3 +141,12 @@ def test_identifier_columns_are_left_out_of_the_model_and_kept_by_impute(tmp_pat
         == 0
     )
     assert pd.read_csv(tmp_path / "i.csv")["id"].tolist() == [1234567890]
+
+
+def test_sequences_with_offsets_across_daylight_saving_train(tmp_path, capsys):
+    """Issue 14 item 10: this table ended in an internal error ("Mixed timezones detected")."""
+    stamps = ["2023-03-26T01:00:00+01:00", "2023-03-26T03:00:00+02:00", "2023-03-26T04:00:00+02:00"]
+    rows = ["id,t,x"] + [f"s{i},{t},{i + k * 0.5}" for i in range(8) for k, t in enumerate(stamps)]
+    (tmp_path / "tz.csv").write_text("\n".join(rows) + "\n")
+    argv = ["train", "sequence", "--csv", str(tmp_path / "tz.csv"), "--id", "id", "--time", "t"]
+    assert main([*argv, *TINY, "--out", str(tmp_path / "r")]) == 0, capsys.readouterr().err

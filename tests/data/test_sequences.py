@@ -178,3 +178,25 @@ def test_a_schema_naming_a_column_that_is_not_a_value_column_is_refused():
     table = _table()
     with pytest.raises(DataError, match="not value columns: t"):
         sequence_schema(table, resolve_columns(table, "id", "t"), {"t": {"kind": "count"}})
+
+
+def test_time_stamps_with_utc_offsets_are_instants_across_daylight_saving():
+    """Issue 14 item 10: offsets across a change of daylight saving time, or naive stamps among
+    aware ones, were an internal error ("Mixed timezones detected")."""
+    from vaekit.errors import VaekitWarning
+
+    # 01:30+01:00 (00:30 UTC) comes before 03:15+02:00 (01:15 UTC) and 02:00+01:00 (01:00 UTC).
+    stamps = ["2023-03-26T03:15:00+02:00", "2023-03-26T01:30:00+01:00", "2023-03-26T02:00:00+01:00"]
+    table = pd.DataFrame({"id": ["a", "a", "a", "b", "b"], "t": [*stamps, "0", "1"], "x": ["1"] * 5})
+    table.loc[3:, "t"] = ["2023-03-26T00:00:00Z", "2023-03-26T00:00:00-05:00"]
+    layout = sequence_layout(table, resolve_columns(table, "id", "t"))
+    assert layout.step.tolist() == [2, 0, 1, 0, 1]
+    same = table.copy()
+    same.loc[4, "t"] = "2023-03-26T01:00:00+01:00"  # the instant of row 4 written with another offset
+    with pytest.raises(DataError, match="sequence 'b' has more than one row at time"):
+        sequence_layout(same, resolve_columns(same, "id", "t"))
+    mixed = table.copy()
+    mixed.loc[4, "t"] = "2023-03-26 06:00:00"
+    with pytest.warns(VaekitWarning, match=r"mixes time stamps with and without a UTC offset \(row 5"):
+        layout = sequence_layout(mixed, resolve_columns(mixed, "id", "t"))
+    assert layout.step.tolist()[3:] == [0, 1]

@@ -10,7 +10,9 @@ sequence the row lies: numbers or dates) and value columns (what was measured at
     ...
 
 Sequences keep the order in which their ids first appear; the steps of a sequence are sorted by
-time (the time stamps order the steps; their spacing is not modelled). Every value column is
+time (the time stamps order the steps; their spacing is not modelled). Dates are read as instants:
+a UTC offset is honoured (so a change of daylight saving time orders the steps rightly) and a stamp
+without one is taken as UTC, with a warning when a column mixes the two. Every value column is
 real (a Normal likelihood) unless a schema file declares another kind, as for tables
 (:mod:`vaekit.data.tabular`); empty cells are missing values. Encoded sequences are padded to the
 longest one, with their lengths beside them.
@@ -18,6 +20,8 @@ longest one, with their lengths beside them.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,7 +30,7 @@ import pandas as pd
 import torch
 
 from vaekit.data.tabular import SAFE_FILL, decode_table, encode_table, fit_schema, quote_cell
-from vaekit.errors import DataError
+from vaekit.errors import DataError, VaekitWarning
 from vaekit.schema import ColumnSpec, Schema
 
 
@@ -111,6 +115,10 @@ def _require_columns(table: pd.DataFrame, roles: Mapping[str, str]) -> None:
             raise DataError(f"{role} column {name!r} is not in the table; its columns are {', '.join(names)}")
 
 
+#: A time of day followed by a UTC offset at the end of a stamp: Z, UTC, +01, +0100 or +01:00.
+_UTC_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
+
 def _time_keys(column: pd.Series, name: str, ids: pd.Series) -> pd.Series:
     """Time stamps as sortable keys: numbers, or else dates; a clear error for anything else."""
     text = column.astype("string").str.strip()
@@ -126,8 +134,21 @@ def _time_keys(column: pd.Series, name: str, ids: pd.Series) -> pd.Series:
             row = int(np.flatnonzero(~np.isfinite(numbers.to_numpy(dtype=float)))[0])
             raise DataError(f"time column {name!r} holds {quote_cell(text.iloc[row])} at row {row + 1}")
         return numbers.astype(float)
-    dates = pd.to_datetime(text, errors="coerce", format="mixed")
+    # Instants: a UTC offset is honoured (02:30+01:00 and 03:30+02:00 are one instant, across a change
+    # of daylight saving time), and a stamp without one is read as UTC.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pandas' "could not infer format"
+        dates = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     if dates.notna().all():
+        with_offset = text.str.contains(_UTC_OFFSET, regex=True)
+        if with_offset.any() and not with_offset.all():
+            row = int(np.flatnonzero(~with_offset.to_numpy())[0])
+            warnings.warn(
+                f"time column {name!r} mixes time stamps with and without a UTC offset (row {row + 1}: "
+                f"{quote_cell(text.iloc[row])}); those without one are read as UTC",
+                VaekitWarning,
+                stacklevel=2,
+            )
         return dates
     bad = numbers.isna() & dates.isna()
     row = int(np.flatnonzero(bad.to_numpy())[0])
