@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pyro
 import pyro.distributions as dist
 import pytest
@@ -306,3 +309,17 @@ def test_plain_function_with_trainable_weights_is_refused():
 
     with pytest.raises(VaekitError, match="nn.Module"):
         auto(story, torch.randn(4, 2))
+
+
+# --- README -----------------------------------------------------------------------------------------
+
+
+def test_readme_example_trains():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Write only the story: `vaekit.auto`", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    namespace: dict = {"__name__": "readme_auto_example"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    history = namespace["result"].history
+    assert history[-1]["val_elbo"] > history[0]["val_elbo"]
+    assert [latent.name for latent in namespace["model"].story.latents] == ["c", "z"]
