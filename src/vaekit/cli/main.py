@@ -560,6 +560,16 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
             f"cannot resume {run_dir} with `train {command}`: it is a `train {stored_command}` run"
         )
     last_checkpoint(run_dir)
+    for name in (*_PATH_ARGUMENTS, "data"):
+        value = arguments.get(name)
+        if name == "data" and value in (None, "digits", "mnist", "fashion-mnist"):
+            continue
+        if isinstance(value, str) and not Path(value).exists():
+            flag = "--" + name.replace("_", "-")
+            raise VaekitError(
+                f"cannot resume {run_dir}: its {flag} {value} is gone; put it back there (a CSV's hash "
+                "is checked: it must be the same file), or train a new run with --out"
+            )
     if isinstance(arguments.get("hidden"), list):
         arguments["hidden"] = tuple(arguments["hidden"])
     unknown = set(arguments) - set(vars(args))
@@ -1000,6 +1010,13 @@ def _sample(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".png":
         raise VaekitError(f"--out must name a .png file for images, got {out}")
     _check_output(out, run_dir=args.run_dir)
+    if args.n > plots.MAX_GRID_IMAGES:
+        size = args.n * math.prod(run.model.config.image_shape) * 4
+        raise VaekitError(
+            f"--n {args.n}: a picture grid shows at most {plots.MAX_GRID_IMAGES:,} images (these would "
+            f"take {size / 1e9:,.1f} GB as 32-bit floats before drawing); draw fewer, or several grids "
+            "with different --seed"
+        )
     images = sample_images(run, args.n, seed=args.seed, label=args.label)
     if args.label is None:
         title = f"{args.n} samples from the prior"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from vaekit.runs.store import (
     binarize_batch,
     build_model,
     check_image_shape,
+    check_not_diverged,
     run_config,
     save_model,
     split_train_val,
@@ -92,6 +94,7 @@ def train_image_vae(
     )
     if not result.is_global_zero:
         return None
+    check_not_diverged(result, math.prod(model_config.image_shape), train_config.lr)
     model = model.cpu().eval()
     save_model(model, run_path / "model.pt")
     run = Run(path=run_path, model=model, config=config)

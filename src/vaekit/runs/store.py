@@ -147,6 +147,55 @@ class Run:
         return load_image_dataset(data["data"], data_dir=data.get("data_dir"))
 
 
+#: What the commands read from a run's config.json, by model: dotted key -> type(s) of its value.
+_CONFIG_SHAPE: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "*": {"model": str, "model_config": dict, "train_config": dict, "data": dict, "train_config.seed": int},
+    "TabularVAE": {"model_config.schema": dict, "data.dataset": str},
+    "TabularVAE.csv": {"data.csv": str, "data.split_seed": int},
+    "TabularVAE.seed": {"data.seed_parameters": dict, "data.split_seed": int},
+    "TabularVAE.parquet": {"data.parquet": str, "data.split_seed": int},
+    "SequenceVAE": {
+        "model_config.schema": dict,
+        "data.csv": str,
+        "data.split_seed": int,
+        "data.id": str,
+        "data.time": str,
+        "data.value_columns": list,
+        "data.train_lengths": list,
+    },
+    "ImageVAE": {"data.class_names": list, "data.image_shape": list},
+    "SemiSupervisedVAE": {"data.class_names": list, "data.image_shape": list},
+}
+
+
+def check_config_shape(config: Any, path: Path) -> dict[str, Any]:
+    """Refuse a config.json that is valid JSON of the wrong shape (a list, a missing or mistyped
+    setting) with a :class:`RunError` naming the first wrong key, before any command reads it."""
+    if not isinstance(config, dict):
+        raise RunError(
+            f"{path} is not a vaekit run config: it holds a JSON {type(config).__name__}, not an object"
+        )
+    model = config.get("model")
+    data = config.get("data")
+    dataset = data.get("dataset") if isinstance(data, dict) else None
+    for part in ("*", model, f"{model}.{dataset}"):
+        for key, kind in _CONFIG_SHAPE.get(part, {}).items() if isinstance(part, str) else ():
+            value: Any = config
+            for name in key.split("."):
+                value = value.get(name, _MISSING) if isinstance(value, dict) else _MISSING
+            if value is _MISSING:
+                raise RunError(f"{path} is not a complete vaekit run config: it lacks {key!r}")
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise RunError(
+                    f"{path} is not a vaekit run config: {key!r} is a {type(value).__name__}, where "
+                    f"vaekit wrote a {kind.__name__ if isinstance(kind, type) else kind[0].__name__}"
+                )
+    return config
+
+
+_MISSING = object()
+
+
 def load_run(run_dir: str | Path) -> Run:
     """Load a run folder written by :func:`train_image_vae`."""
     path = Path(run_dir)
@@ -155,8 +204,9 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunError(f"{path} is not a vaekit run folder: {config_path.name} is missing")
     try:
         config = json.loads(config_path.read_text())
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RunError(f"{config_path} is not valid JSON: {error}") from None
+    check_config_shape(config, config_path)
     model = load_model(path / "model.pt")
     metrics_path = path / "metrics.json"
     try:
@@ -192,6 +242,32 @@ def unused_name(name: str, taken: Iterable[str]) -> str:
 def binarize(images: torch.Tensor, seed: int) -> torch.Tensor:
     """A fixed binarization of intensities: each pixel is 1 with probability its intensity."""
     return torch.bernoulli(images, generator=torch.Generator().manual_seed(seed))
+
+
+#: A run of Bernoulli pixels whose kept validation ELBO is this many times below that of the model
+#: that gives every pixel probability 0.5 (-pixels * log 2 nats per image) has diverged.
+DIVERGED_ELBO_FACTOR = 10.0
+
+
+def check_not_diverged(result: FitResult, pixels: int, lr: float) -> None:
+    """Refuse a run of an image model whose kept weights are far worse than knowing nothing.
+
+    The loss of a diverged image VAE may stay finite (an ELBO of -1.7e30 after ``--lr 1e6``), so the
+    non-finite check of training does not stop it; this one fails such a run as a non-finite loss
+    fails a tabular one, with :class:`~vaekit.errors.TrainingDivergedError`.
+    """
+    from vaekit.errors import TrainingDivergedError
+
+    rows = [row for row in result.history if int(row["epoch"]) == result.kept_epoch] or result.history[-1:]
+    if not rows or "val_elbo" not in rows[0]:
+        return
+    elbo, floor = float(rows[0]["val_elbo"]), -pixels * math.log(2)
+    if not elbo >= DIVERGED_ELBO_FACTOR * floor:  # also NaN
+        raise TrainingDivergedError(
+            f"training diverged: the validation ELBO of the kept epoch {result.kept_epoch} is {elbo:.3g} "
+            f"nats per image, far below the {floor:.1f} of a model that gives every pixel probability "
+            f"0.5; try a lower --lr than {lr:g}"
+        )
 
 
 def training_metrics(result: FitResult, train_config: TrainConfig) -> dict[str, Any]:
@@ -308,6 +384,7 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
             stored = json.loads((run_path / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             raise RunError(f"cannot resume {run_path}: its config.json is missing or unreadable") from None
+        check_config_shape(stored, run_path / "config.json")
 
         def comparable(settings: dict[str, Any]) -> dict[str, Any]:
             settings = json.loads(json.dumps(settings))  # tuples and lists alike

@@ -1,0 +1,108 @@
+"""Run folders used after the fact (issue 14 items 14 and 15): a diverged image run, a moved CSV, a
+config.json of the wrong shape and a huge image sample end in one-line messages, exit 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaekit.cli.main import main
+
+TINY = ["--epochs", "1", "--hidden", "8", "--z-dim", "2", "--iw-samples", "2", "--no-progress"]
+IMAGE = ["train", "vae", "--data", "digits", "--iw-examples", "20", *TINY]
+
+
+def _one_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("vaekit: error: ") and "internal error" not in "".join(err), err
+    return err[-1]
+
+
+@pytest.fixture(scope="module")
+def tabular_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs")
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=40).round(3), "b": rng.choice(["x", "y"], 40)}).to_csv(
+        folder / "t.csv", index=False
+    )
+    assert (
+        main(["train", "tabular", "--csv", str(folder / "t.csv"), *TINY, "--out", str(folder / "run")]) == 0
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("image") / "run"
+    assert main([*IMAGE, "--out", str(out)]) == 0
+    return out
+
+
+def test_a_diverged_image_run_is_a_failure(tmp_path, capsys):
+    """Issue 14 item 14: --lr 1e6 reported success with an ELBO of -1.7e30."""
+    assert main([*IMAGE, "--lr", "1e6", "--out", str(tmp_path / "run")]) == 2
+    message = _one_error(capsys)
+    assert "training diverged: the validation ELBO" in message and "try a lower --lr than 1e+06" in message
+
+
+def test_resume_after_the_csv_moved_says_so(tabular_run, tmp_path, capsys):
+    run = shutil.copytree(tabular_run / "run", tmp_path / "run")
+    shutil.move(tabular_run / "t.csv", tmp_path / "moved.csv")
+    try:
+        assert main(["train", "tabular", "--resume", str(run), "--no-progress"]) == 2
+    finally:
+        shutil.move(tmp_path / "moved.csv", tabular_run / "t.csv")
+    message = _one_error(capsys)
+    assert f"cannot resume {run}: its --csv {tabular_run / 't.csv'} is gone; put it back there" in message
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ([], "it holds a JSON list, not an object"),
+        ({"model": "TabularVAE"}, "it lacks 'model_config'"),
+        ("drop data.dataset", "it lacks 'data.dataset'"),
+        ("train_config.seed=x", "'train_config.seed' is a str, where vaekit wrote a int"),
+        ("data=5", "'data' is a int, where vaekit wrote a dict"),
+    ],
+)
+def test_a_config_of_the_wrong_shape_is_one_line_for_every_command(
+    tabular_run, tmp_path, capsys, config, message
+):
+    """Issue 14 item 15: a config.json of valid JSON but the wrong shape was an internal error."""
+    run = shutil.copytree(tabular_run / "run", tmp_path / "run")
+    stored = json.loads((run / "config.json").read_text())
+    if config == "drop data.dataset":
+        del stored["data"]["dataset"]
+        config = stored
+    elif config == "train_config.seed=x":
+        stored["train_config"]["seed"] = "x"
+        config = stored
+    elif config == "data=5":
+        stored["data"] = 5
+        config = stored
+    (run / "config.json").write_text(json.dumps(config))
+    table = str(tabular_run / "t.csv")
+    for argv in (
+        ["sample", str(run), "--n", "3", "--out", str(tmp_path / "s.csv")],
+        ["score", str(run), "--csv", table, "--out", str(tmp_path / "sc.csv"), "--no-progress"],
+        ["impute", str(run), "--csv", table, "--out", str(tmp_path / "i.csv")],
+        ["evaluate", str(run), "--no-progress"],
+        ["train", "tabular", "--resume", str(run), "--no-progress"],
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        assert message in _one_error(capsys), argv
+
+
+def test_a_huge_image_sample_is_refused_with_its_size(image_run, tmp_path, capsys):
+    """Issue 14 item 15: sample --n 10000000 tried to allocate 164 GB (of MNIST images)."""
+    assert main(["sample", str(image_run), "--n", "10000000", "--out", str(tmp_path / "s.png")]) == 2
+    message = _one_error(capsys)
+    assert "--n 10000000: a picture grid shows at most 10,000 images (these would take 2.6 GB" in message
+    assert not (tmp_path / "s.png").exists()
+    assert main(["sample", str(image_run), "--n", "16", "--out", str(tmp_path / "s.png")]) == 0
