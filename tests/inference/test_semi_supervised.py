@@ -125,11 +125,21 @@ def test_alpha_and_classifier_weight_are_two_forms_of_one_setting():
     assert weighted.alpha == pytest.approx(250.0)
     papers = SemiSupervisedObjective(num_labelled=100, num_unlabelled=900, alpha=100.0)
     assert papers.alpha == pytest.approx(100.0)
-    assert resolve_alpha(0, alpha=None, classifier_weight=None) == 0.0
+    assert resolve_alpha(0, 1000, alpha=None, classifier_weight=None) == 0.0
     with pytest.raises(ValueError, match="not both"):
-        resolve_alpha(10, alpha=1.0, classifier_weight=1.0)
+        resolve_alpha(10, 1000, alpha=1.0, classifier_weight=1.0)
     with pytest.raises(ValueError, match="negative"):
-        resolve_alpha(10, alpha=None, classifier_weight=-1.0)
+        resolve_alpha(10, 1000, alpha=None, classifier_weight=-1.0)
+
+
+def test_the_default_weight_has_a_floor_of_2_5_per_example_when_labels_are_scarce():
+    # 100 labels of 54,000 images: 46 each would give alpha = 4,600; the floor gives 135,000.
+    scarce = SemiSupervisedObjective(num_labelled=100, num_unlabelled=53_900)
+    assert scarce.alpha == pytest.approx(135_000.0)
+    # 3,000 labels: 46 each (138,000) is above the floor. An explicit weight has no floor.
+    assert SemiSupervisedObjective(num_labelled=3000, num_unlabelled=51_000).alpha == pytest.approx(138_000.0)
+    explicit = SemiSupervisedObjective(num_labelled=100, num_unlabelled=53_900, classifier_weight=46.0)
+    assert explicit.alpha == pytest.approx(4600.0)
 
 
 def test_validation_needs_no_label_for_the_elbo():

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
+from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT, MIN_DEFAULT_ALPHA_PER_EXAMPLE
 from vaekit.runs.defaults import SSVAE_DEFAULTS, TABULAR_DEFAULTS
 
 EXIT_USER_ERROR = 2
@@ -237,10 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     weight.add_argument(
         "--classifier-weight",
         type=_non_negative_float,
-        default=DEFAULT_CLASSIFIER_WEIGHT,
+        default=None,
         metavar="W",
-        help="weight of log q(y|x) per labelled image, relative to its ELBO "
-        f"({DEFAULT_CLASSIFIER_WEIGHT:g}, Pyro's tutorial's; alpha = W * labels)",
+        help="weight of log q(y|x) per labelled image, relative to its ELBO: alpha = W * labels "
+        f"(default {DEFAULT_CLASSIFIER_WEIGHT:g}, Pyro's tutorial's, with alpha at least "
+        f"{MIN_DEFAULT_ALPHA_PER_EXAMPLE:g} * training images)",
     )
     weight.add_argument(
         "--alpha",
@@ -514,7 +515,8 @@ def _given(value: Any, default: Any) -> Any:
 _RESUME_OVERRIDES = ("lr", "accelerator", "devices", "strategy", "num_nodes")
 #: Settings added after 0.2, with the value that repeats what a 0.2 run did without them: a resumed
 #: run keeps training as it started (a 0.2 ssvae run without --alpha used the paper's alpha).
-_LEGACY_ARGUMENTS: dict[str, dict[str, Any]] = {"ssvae": {"classifier_weight": None}}
+_PAPERS_ALPHA = "0.1 N"
+_LEGACY_ARGUMENTS: dict[str, dict[str, Any]] = {"ssvae": {"classifier_weight": _PAPERS_ALPHA}}
 #: The training command's arguments, kept in the run folder so that --resume can repeat them.
 COMMAND_FILE = "command.json"
 #: Arguments that say how to run this process, not what to train; never stored or restored.
@@ -669,8 +671,9 @@ def _train_ssvae(args: argparse.Namespace) -> int:
     )
     check_label_budget(args.labels, num_train, dataset.num_classes)
     alpha, classifier_weight = args.alpha, args.classifier_weight
-    if alpha is None and classifier_weight is None:  # a 0.2 run resumed: the paper's alpha = 0.1 N
-        alpha = 0.1 * num_train
+    if classifier_weight == _PAPERS_ALPHA:  # a 0.2 run resumed: its default was the paper's alpha
+        classifier_weight = None
+        alpha = 0.1 * num_train if alpha is None else alpha
     _begin_run(run_dir, args, "ssvae", resume)
     run = train_ssvae(
         dataset,

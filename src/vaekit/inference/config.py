@@ -8,6 +8,11 @@ from dataclasses import dataclass
 #: M2 (``aux_loss_multiplier = 46``). The paper's alpha = 0.1 N gives each labelled example 0.1 N /
 #: N_labelled instead (2 at 5% of labels): far too little with few labels (see the README).
 DEFAULT_CLASSIFIER_WEIGHT = 46.0
+#: Least total weight alpha of the classification term per training image, under the default
+#: weight: alpha = max(46 * N_labelled, 2.5 * N). 2.5 is the balance 46 per label gives at 3,000
+#: labels of 54,000 images, where it was validated; with fewer labels each step's gradient from the
+#: labelled images would otherwise drown in the unlabelled ELBO's (see the README's figures).
+MIN_DEFAULT_ALPHA_PER_EXAMPLE = 2.5
 
 
 @dataclass(frozen=True)

@@ -7,23 +7,30 @@ import torch
 from pyro.infer import TraceEnum_ELBO
 from pyro.infer.util import is_validation_enabled
 
-from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
+from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT, MIN_DEFAULT_ALPHA_PER_EXAMPLE
 from vaekit.inference.losses import TermwiseELBO
 from vaekit.inference.objectives import Batch, Objective, StepResult
 from vaekit.models.base import VAE
 
 
-def resolve_alpha(num_labelled: int, *, alpha: float | None, classifier_weight: float | None) -> float:
-    """The total weight alpha of the classification term, from exactly one of its two forms.
+def resolve_alpha(
+    num_labelled: int, num_examples: int, *, alpha: float | None, classifier_weight: float | None
+) -> float:
+    """The total weight alpha of the classification term, from at most one of its two forms.
 
     ``alpha`` is the paper's total weight; ``classifier_weight`` the weight per labelled example
-    (``alpha = classifier_weight * num_labelled``). With neither, the per-example default
-    :data:`DEFAULT_CLASSIFIER_WEIGHT` applies.
+    (``alpha = classifier_weight * num_labelled``). With neither, the default is
+    ``max(DEFAULT_CLASSIFIER_WEIGHT * num_labelled, MIN_DEFAULT_ALPHA_PER_EXAMPLE * num_examples)``
+    (no floor without labels), ``num_examples`` counting labelled and unlabelled examples.
     """
     if alpha is not None and classifier_weight is not None:
         raise ValueError("give the classification weight once: alpha or classifier_weight, not both")
+    if alpha is None and classifier_weight is None:
+        if num_labelled == 0:
+            return 0.0
+        return max(DEFAULT_CLASSIFIER_WEIGHT * num_labelled, MIN_DEFAULT_ALPHA_PER_EXAMPLE * num_examples)
     if alpha is None:
-        weight = DEFAULT_CLASSIFIER_WEIGHT if classifier_weight is None else float(classifier_weight)
+        weight = float(classifier_weight)
         if weight < 0:
             raise ValueError(f"classifier_weight must not be negative, got {classifier_weight}")
         return weight * num_labelled
@@ -47,7 +54,8 @@ class SemiSupervisedObjective(Objective):
       or, by default, as ``classifier_weight`` per labelled example (``alpha = classifier_weight *
       N_labelled``): relative to a labelled example's ELBO its log q(y | x) counts that many times,
       whatever the share of labels. The default, :data:`DEFAULT_CLASSIFIER_WEIGHT`, is the weight of
-      Pyro's tutorial of this model (its ``aux_loss_multiplier``).
+      Pyro's tutorial of this model (its ``aux_loss_multiplier``), with alpha at least
+      :data:`MIN_DEFAULT_ALPHA_PER_EXAMPLE` per example (see :func:`resolve_alpha`).
 
     The model must take ``(x, y=None)`` and expose ``classify(x)`` returning q(y | x), as
     :class:`~vaekit.models.SemiSupervisedVAE` does.
@@ -69,7 +77,9 @@ class SemiSupervisedObjective(Objective):
         if num_labelled < 0 or num_unlabelled < 0 or num_labelled + num_unlabelled == 0:
             raise ValueError(f"bad data set sizes: {num_labelled} labelled, {num_unlabelled} unlabelled")
         self.num_labelled, self.num_unlabelled = num_labelled, num_unlabelled
-        self.alpha = resolve_alpha(num_labelled, alpha=alpha, classifier_weight=classifier_weight)
+        self.alpha = resolve_alpha(
+            num_labelled, num_labelled + num_unlabelled, alpha=alpha, classifier_weight=classifier_weight
+        )
         self.labelled_elbo = TermwiseELBO(max_plate_nesting=1, num_particles=num_particles)
         self.unlabelled_elbo = TraceEnum_ELBO(
             max_plate_nesting=1, num_particles=num_particles, vectorize_particles=num_particles > 1

@@ -15,7 +15,6 @@ from vaekit.data import ImageDataset
 from vaekit.errors import VaekitError
 from vaekit.evaluation import accuracy, clustering_accuracy, predict_classes
 from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fit
-from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
 from vaekit.inference.semi_supervised import resolve_alpha
 from vaekit.models import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from vaekit.runs.evaluate import evaluate_run, write_figures
@@ -127,7 +126,7 @@ def fit_semi_supervised(
     config: TrainConfig,
     *,
     alpha: float | None = None,
-    classifier_weight: float | None = DEFAULT_CLASSIFIER_WEIGHT,
+    classifier_weight: float | None = None,
     run_dir: str | Path | None = None,
     batch_transform: Callable[[Any], Any] | None = None,
     epoch_metrics: Callable[[Any], dict[str, float]] | None = None,
@@ -139,8 +138,8 @@ def fit_semi_supervised(
     All labelled (supervised), none labelled (unsupervised: q(y | x) then clusters) and anything
     between work. ``val_labels`` are only used to report the validation accuracy; the best
     weights are chosen on the validation ELBO, which needs no label. The classification term
-    weighs ``classifier_weight`` per labelled example, unless ``alpha`` (the paper's total
-    weight) is given.
+    weighs ``classifier_weight`` per labelled example, or ``alpha`` in total (the paper's form);
+    with neither, the default of :func:`~vaekit.inference.semi_supervised.resolve_alpha`.
     """
     classes = model.config.num_classes
     observed, labels = _split_partial_labels(images, labels, classes)
@@ -155,7 +154,7 @@ def fit_semi_supervised(
         num_labelled=int(observed.sum()),
         num_unlabelled=int((~observed).sum()),
         alpha=alpha,
-        classifier_weight=None if alpha is not None else classifier_weight,
+        classifier_weight=classifier_weight,
         num_particles=config.num_particles,
     )
     result = fit(
@@ -180,7 +179,7 @@ def train_ssvae(
     *,
     num_labels: int,
     alpha: float | None = None,
-    classifier_weight: float | None = DEFAULT_CLASSIFIER_WEIGHT,
+    classifier_weight: float | None = None,
     data_settings: dict[str, Any] | None = None,
     iw_samples: int = DEFAULT_IW_SAMPLES,
     iw_examples: int | None = DEFAULT_IW_EXAMPLES,
@@ -193,7 +192,9 @@ def train_ssvae(
     The validation set is held out of the training set first; ``num_labels`` images of the rest,
     balanced over the classes and chosen by the seed, keep their labels, and the others are
     used without. The classification term weighs ``classifier_weight`` per labelled image
-    (alpha = classifier_weight * labels), unless ``alpha`` itself is given. The test accuracy
+    (alpha = classifier_weight * labels), or ``alpha`` in total; with neither, 46 per labelled
+    image and at least 2.5 per training image
+    (:func:`~vaekit.inference.semi_supervised.resolve_alpha`). The test accuracy
     of q(y | x) is recorded after every epoch (it never influences training) and in
     ``metrics.json``. ``resume`` continues the run from its last
     checkpoint. Returns ``None`` on the processes other than the global rank 0 of a distributed
@@ -232,9 +233,7 @@ def train_ssvae(
 
     L.seed_everything(train_config.seed, verbose=False)
     model = build_model(SemiSupervisedVAE, model_config)
-    if alpha is not None:
-        classifier_weight = None
-    alpha = resolve_alpha(len(labelled), alpha=alpha, classifier_weight=classifier_weight)
+    alpha = resolve_alpha(len(labelled), len(train_index), alpha=alpha, classifier_weight=classifier_weight)
     config = run_config(
         "SemiSupervisedVAE",
         model_config,
@@ -243,7 +242,7 @@ def train_ssvae(
         data_settings,
         labels=len(labelled),
         alpha=alpha,
-        classifier_weight=alpha / len(labelled) if len(labelled) else None,
+        classifier_weight=round(alpha / len(labelled), 6) if len(labelled) else None,
     )
     write_run_config(run_path, config, resume=resume)
     result, _ = fit_semi_supervised(
