@@ -136,7 +136,9 @@ def test_resume_refuses_changed_data_and_keeps_the_settings_it_started_with(tmp_
     assert (
         _vaekit("train", "vae", "--epochs", "1", "--iw-samples", "5", "--out", str(image_run)).returncode == 0
     )
-    resumed = _vaekit("train", "vae", "--resume", str(image_run), "--lr", "1e-5", "--epochs", "7")
+    # --lr may change on resume (tests/inference covers how); --epochs may not, and saying so is refused.
+    refused = _vaekit("train", "vae", "--resume", str(image_run), "--lr", "1e-5", "--epochs", "7")
+    assert refused.returncode == 2 and "with a new --epochs (the run has 1)" in refused.stderr
+    resumed = _vaekit("train", "vae", "--resume", str(image_run), "--lr", "1e-5")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    # --lr may change on resume (tests/inference covers how); --epochs may not: the finished run stays at 1.
     assert json.loads((image_run / "metrics.json").read_text())["epochs"] == 1

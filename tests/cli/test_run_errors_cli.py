@@ -106,3 +106,16 @@ def test_a_huge_image_sample_is_refused_with_its_size(image_run, tmp_path, capsy
     assert "--n 10000000: a picture grid shows at most 10,000 images (these would take 2.6 GB" in message
     assert not (tmp_path / "s.png").exists()
     assert main(["sample", str(image_run), "--n", "16", "--out", str(tmp_path / "s.png")]) == 0
+
+
+def test_resume_refuses_a_setting_given_anew(tabular_run, tmp_path, capsys):
+    """Issue 14 item 16: --resume with --epochs 5 or --z-dim 9 was silently ignored; now refused,
+    naming the setting and the run's value, while --lr (resumable) and an unchanged value pass."""
+    run = shutil.copytree(tabular_run / "run", tmp_path / "run")
+    for flag, value, stored in (("--epochs", "5", "1"), ("--z-dim", "9", "2"), ("--hidden", "4,4", "8")):
+        capsys.readouterr()
+        assert main(["train", "tabular", "--resume", str(run), flag, value, "--no-progress"]) == 2
+        message = _one_error(capsys)
+        assert f"with a new {flag} (the run has {stored}): a resumed run keeps the settings" in message
+    argv = ["train", "tabular", "--resume", str(run), "--epochs", "1", "--lr", "1e-4", "--no-progress"]
+    assert main(argv) == 0, capsys.readouterr().err

@@ -294,3 +294,27 @@ def test_identifiers_and_time_stamps_are_left_out_with_a_warning():
         infer_schema(table[["id"]])
     small = table.iloc[:10]  # too few values to tell
     assert infer_schema(small).names == ["id", "ns", "visits"]
+
+
+def test_a_file_separated_by_semicolons_or_tabs_is_refused_with_the_hint(tmp_path):
+    """Issue 14 item 16: such a file was read as one column."""
+    for separator, word in ((";", "semicolons"), ("\t", "tabs")):
+        (tmp_path / "t.csv").write_text(f"a{separator}b\n1{separator}2\n")
+        with pytest.raises(DataError, match=f"single column named .*separated by {word}.*sep=None"):
+            read_table(tmp_path / "t.csv")
+    (tmp_path / "t.csv").write_text("a\n1;2\n")  # a semicolon in a cell of a one-column file is data
+    assert read_table(tmp_path / "t.csv")["a"].tolist() == ["1;2"]
+
+
+def test_a_categorical_column_of_dates_is_warned_about():
+    """Issue 14 item 16: ISO dates were read as a categorical of hundreds of levels, silently."""
+    from vaekit.errors import VaekitWarning
+
+    days = pd.date_range("2024-01-01", periods=30).strftime("%Y-%m-%d").tolist()
+    with pytest.warns(VaekitWarning, match="column 'day' holds dates, read as a categorical of 30 levels"):
+        assert infer_schema(_table(day=days))["day"].kind == "categorical"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        infer_schema(_table(day=days[:5] * 6))  # a few dates are fine levels

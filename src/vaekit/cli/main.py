@@ -574,6 +574,7 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
             )
     if isinstance(arguments.get("hidden"), list):
         arguments["hidden"] = tuple(arguments["hidden"])
+    _refuse_changed_settings(run_dir, args, arguments)
     unknown = set(arguments) - set(vars(args))
     if unknown:
         raise VaekitError(f"cannot resume {run_dir}: it was started with unknown settings {sorted(unknown)}")
@@ -585,6 +586,36 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
         **{**vars(args), **legacy, **arguments, **overrides, "out": str(run_dir), "force": False}
     )
     return resumed, run_dir, True
+
+
+#: The options given on this command line, as argument names (``--z-dim 9`` -> ``z_dim``).
+_GIVEN_FLAGS: list[str] = []
+
+
+def _refuse_changed_settings(run_dir: Path, args: argparse.Namespace, stored: dict[str, Any]) -> None:
+    """Refuse ``--resume`` with a setting given anew that differs from the run's (``--epochs 5``,
+    ``--z-dim 9``): a resumed run keeps the settings it was started with, only those of
+    ``_RESUME_OVERRIDES`` may change. Giving a setting its stored value is harmless."""
+    from vaekit.errors import VaekitError
+
+    changed = []
+    for name in dict.fromkeys(_GIVEN_FLAGS):
+        if name in _RESUME_OVERRIDES or name in _PROCESS_ARGUMENTS or name not in stored:
+            continue
+        given, before = getattr(args, name, None), stored[name]
+        if name in _PATH_ARGUMENTS and given is not None:
+            given = str(Path(given).resolve())
+        if (list(given) if isinstance(given, tuple) else given) != (
+            list(before) if isinstance(before, tuple) else before
+        ):
+            shown = ",".join(map(str, before)) if isinstance(before, (list, tuple)) else before
+            changed.append(f"--{name.replace('_', '-')} (the run has {shown})")
+    if changed:
+        raise VaekitError(
+            f"cannot resume {run_dir} with a new {', '.join(changed)}: a resumed run keeps the settings "
+            "it was started with; only --lr, --accelerator, --devices, --strategy and --num-nodes may "
+            "change (train a new run with --out to change the others)"
+        )
 
 
 def _begin_run(run_dir: Path, args: argparse.Namespace, command: str, resume: bool) -> None:
@@ -1100,6 +1131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vaekit`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _GIVEN_FLAGS[:] = [
+        token.split("=", 1)[0][2:].replace("-", "_")
+        for token in (sys.argv[1:] if argv is None else argv)
+        if isinstance(token, str) and token.startswith("--")
+    ]
     _quiet_libraries()
     if args.debug:
         return _handle(args)

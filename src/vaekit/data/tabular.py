@@ -159,6 +159,14 @@ def _check_header(path: Path) -> None:
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
     names = [name.strip() for name in header]
+    if len(names) == 1:
+        for separator, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if separator in names[0]:
+                raise DataError(
+                    f"{path} reads as a single column named {quote_cell(names[0], 40)}: its header is "
+                    f"separated by {word}, and vaekit reads comma-separated files; write it with commas "
+                    "(pandas: pd.read_csv(path, sep=None, engine='python').to_csv(new_path, index=False))"
+                )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         shown = ", ".join(name if name.isprintable() and name else repr(name) for name in repeated)
@@ -370,7 +378,33 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]]
             columns.append(ColumnSpec(str(name), entry["kind"], entry.get("family", "")))
         else:
             columns.append(ColumnSpec(str(name), _infer_kind(str(name), table[name])))
+            if columns[-1].kind == "categorical":
+                _warn_of_dates(str(name), table[name])
     return Schema(tuple(columns))
+
+
+#: An ISO 8601 date, with or without a time of day and offset.
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+#: Distinct dates from which a categorical column of dates gets a warning.
+_DATE_LEVELS_WARNED = 20
+
+
+def _warn_of_dates(name: str, column: pd.Series) -> None:
+    """Warn of a column of ISO dates with many distinct values: vaekit has no date kind yet, and as a
+    categorical each date is a level of its own, unrelated to the next day."""
+    text = column.astype("string").str.strip()
+    text = text[text.notna() & (text != "")]
+    if text.empty or not text.str.match(_ISO_DATE).mean() >= _NUMERIC_SHARE_FOR_TYPO:
+        return
+    levels = text.nunique()
+    if levels >= _DATE_LEVELS_WARNED:
+        warnings.warn(
+            f"column {name!r} holds dates, read as a categorical of {levels} levels (vaekit has no date "
+            "kind: each date is a level unrelated to the next day); drop it, or replace it by numbers "
+            "derived from it (days since a start, day of week)",
+            VaekitWarning,
+            stacklevel=3,
+        )
 
 
 def _levels_of(name: str, column: pd.Series, kind: str) -> tuple[str, ...]:
