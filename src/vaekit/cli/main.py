@@ -1000,6 +1000,14 @@ def _load_run_of(run_dir: str, model_names: tuple[str, ...], wanted: str) -> Any
     run = load_run(run_dir)
     if type(run.model).__name__ not in model_names:
         raise VaekitError(f"{run_dir} holds a {type(run.model).__name__}; this command needs {wanted}")
+    return _complete(run)
+
+
+def _complete(run: Any) -> Any:
+    """The run, once its config.json is known to hold every setting the commands read."""
+    from vaekit.runs.store import check_config_shape
+
+    check_config_shape(run.config, run.path / "config.json")
     return run
 
 
@@ -1009,7 +1017,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from vaekit.runs.sequence import evaluate_sequences
     from vaekit.runs.tabular import evaluate_tabular
 
-    run = load_run(args.run_dir)
+    run = _complete(load_run(args.run_dir))
     if isinstance(run.model, TabularVAE):
         metrics = evaluate_tabular(run, iw_samples=args.iw_samples, progress=not args.no_progress)
     elif isinstance(run.model, SequenceVAE):
@@ -1031,7 +1039,7 @@ def _sample(args: argparse.Namespace) -> int:
     from vaekit.runs.tabular import sample_rows, write_table
 
     out = Path(args.out)
-    run = load_run(args.run_dir)
+    run = _complete(load_run(args.run_dir))
     if isinstance(run.model, (TabularVAE, SequenceVAE)):
         kind = "tabular" if isinstance(run.model, TabularVAE) else "sequence"
         if args.label is not None:

@@ -168,9 +168,14 @@ _CONFIG_SHAPE: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 
-def check_config_shape(config: Any, path: Path) -> dict[str, Any]:
+def check_config_shape(config: Any, path: Path, *, complete: bool = True) -> dict[str, Any]:
     """Refuse a config.json that is valid JSON of the wrong shape (a list, a missing or mistyped
-    setting) with a :class:`RunError` naming the first wrong key, before any command reads it."""
+    setting) with a :class:`RunError` naming the first wrong key, before any command reads it.
+
+    With ``complete=False`` missing settings pass and only those present are checked: what
+    :func:`load_run` asks of any run folder (``graph`` needs the model alone). The commands that read
+    the settings (``sample``, ``score``, ``impute``, ``evaluate``, ``--resume``) ask for all of them.
+    """
     if not isinstance(config, dict):
         raise RunError(
             f"{path} is not a vaekit run config: it holds a JSON {type(config).__name__}, not an object"
@@ -183,6 +188,8 @@ def check_config_shape(config: Any, path: Path) -> dict[str, Any]:
             value: Any = config
             for name in key.split("."):
                 value = value.get(name, _MISSING) if isinstance(value, dict) else _MISSING
+            if value is _MISSING and not complete:
+                continue
             if value is _MISSING:
                 raise RunError(f"{path} is not a complete vaekit run config: it lacks {key!r}")
             if not isinstance(value, kind) or isinstance(value, bool):
@@ -206,7 +213,7 @@ def load_run(run_dir: str | Path) -> Run:
         config = json.loads(config_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RunError(f"{config_path} is not valid JSON: {error}") from None
-    check_config_shape(config, config_path)
+    check_config_shape(config, config_path, complete=False)
     model = load_model(path / "model.pt")
     metrics_path = path / "metrics.json"
     try:
