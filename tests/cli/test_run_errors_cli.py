@@ -119,3 +119,29 @@ def test_resume_refuses_a_setting_given_anew(tabular_run, tmp_path, capsys):
         assert f"with a new {flag} (the run has {stored}): a resumed run keeps the settings" in message
     argv = ["train", "tabular", "--resume", str(run), "--epochs", "1", "--lr", "1e-4", "--no-progress"]
     assert main(argv) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--batch-size", "--z-dim", "--hidden"])
+def test_a_size_beyond_2_31_is_refused_by_the_parser(flag, tmp_path, capsys):
+    """Issue 14 acceptance sweep: --batch-size 99999999999999999999 ended in an internal error
+    ("Please call iter(combined_loader) first"), --z-dim and --hidden in an overflow of torch.empty."""
+    argv = ["train", "vae", "--epochs", "1", "--no-progress", flag, "99999999999999999999"]
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--out", str(tmp_path / "r")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "below 2147483648" in err and "internal error" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_allocation_the_settings_cannot_get_is_a_message(tmp_path, capsys, monkeypatch):
+    """Issue 14 acceptance sweep: a model too large for memory ended in an internal error."""
+    import vaekit.cli.main as cli
+
+    def refuse(args):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(cli, "_handle", refuse)
+    assert main(["train", "vae", "--z-dim", "2000000000", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vaekit: error: not enough memory for these settings")

@@ -150,3 +150,18 @@ def test_sequences_with_offsets_across_daylight_saving_train(tmp_path, capsys):
     (tmp_path / "tz.csv").write_text("\n".join(rows) + "\n")
     argv = ["train", "sequence", "--csv", str(tmp_path / "tz.csv"), "--id", "id", "--time", "t"]
     assert main([*argv, *TINY, "--out", str(tmp_path / "r")]) == 0, capsys.readouterr().err
+
+
+def test_a_fresh_sequence_run_is_scored_and_sampled(tmp_path, capsys):
+    """The config check of 6c8ccf8 wanted data.train_lengths as a list, where training writes a dict:
+    every sequence score and sample was refused ("'data.train_lengths' is a dict")."""
+    rows = ["id,t,x"] + [f"s{i},{k},{i + k * 0.5}" for i in range(8) for k in range(3)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    argv = ["train", "sequence", "--csv", str(tmp_path / "s.csv"), "--id", "id", "--time", "t"]
+    assert main([*argv, *TINY, "--out", str(tmp_path / "r")]) == 0, capsys.readouterr().err
+    run = str(tmp_path / "r")
+    assert main(["score", run, "--csv", str(tmp_path / "s.csv"), "--out", str(tmp_path / "sc.csv")]) == 0, (
+        capsys.readouterr().err
+    )
+    assert set(pd.read_csv(tmp_path / "sc.csv")["steps"]) == {3}
+    assert main(["sample", run, "--n", "3", "--out", str(tmp_path / "sa.csv")]) == 0, capsys.readouterr().err

@@ -46,7 +46,8 @@ def _number(kind: type, *, minimum: float, strict: bool, upper: float = math.inf
     return parse
 
 
-_positive_int = _number(int, minimum=1, strict=False)
+#: Counts and sizes stop below 2**31: larger ones overflow torch's sizes and Python's loaders.
+_positive_int = _number(int, minimum=1, strict=False, upper=2**31)
 _positive_float = _number(float, minimum=0, strict=True)
 _non_negative_float = _number(float, minimum=0, strict=False)
 _non_negative_int = _number(int, minimum=0, strict=False)
@@ -61,6 +62,8 @@ def _layer_widths(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected widths like 400 or 512,256, got {text!r}") from None
     if not widths or min(widths) < 1:
         raise argparse.ArgumentTypeError(f"layer widths must be positive, got {text!r}")
+    if max(widths) >= 2**31:
+        raise argparse.ArgumentTypeError(f"layer widths must be below 2147483648, got {text!r}")
     return widths
 
 
@@ -1135,6 +1138,12 @@ def _handle(args: argparse.Namespace) -> int:
     return status
 
 
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether torch's allocator refused an allocation (a size the settings asked for)."""
+    text = str(error)
+    return "can't allocate memory" in text or "out of memory" in text.lower()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vaekit`` command; returns the exit status."""
     parser = build_parser()
@@ -1160,6 +1169,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FloatingPointError as error:
         print(f"vaekit: error: {error}", file=sys.stderr)
         return 1
+    except (MemoryError, RuntimeError) as error:
+        if not isinstance(error, MemoryError) and not _out_of_memory(error):
+            name = type(error).__name__
+            print(
+                f"vaekit: internal error: {name}: {error} (run with --debug for the traceback)",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            "vaekit: error: not enough memory for these settings ("
+            + (str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+            + "); lower --hidden, --z-dim, --batch-size, --n or --draws",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
     except Exception as error:  # noqa: BLE001 - the one place that turns any failure into a message
         print(
             f"vaekit: internal error: {type(error).__name__}: {error} (run with --debug for the traceback)",

@@ -161,7 +161,7 @@ _CONFIG_SHAPE: dict[str, dict[str, type | tuple[type, ...]]] = {
         "data.id": str,
         "data.time": str,
         "data.value_columns": list,
-        "data.train_lengths": list,
+        "data.train_lengths": dict,
     },
     "ImageVAE": {"data.class_names": list, "data.image_shape": list},
     "SemiSupervisedVAE": {"data.class_names": list, "data.image_shape": list},
