@@ -4,7 +4,9 @@ config.json of the wrong shape and a huge image sample end in one-line messages,
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -145,3 +147,37 @@ def test_an_allocation_the_settings_cannot_get_is_a_message(tmp_path, capsys, mo
     assert main(["train", "vae", "--z-dim", "2000000000", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("vaekit: error: not enough memory for these settings")
+
+
+@pytest.mark.parametrize("model", ["tabular", "sequence"])
+def test_a_huge_learning_rate_is_a_diverged_run_not_an_internal_error(model, tmp_path, capsys):
+    """Issue 14 acceptance sweep: --lr 1e20 made the parameters NaN, and the next step's
+    distribution check ended in an internal error (ValueError: ... found invalid values)."""
+    if model == "tabular":
+        rows = ["c,x"] + [f"{'ab'[k % 2]},{k / 7:.3f}" for k in range(60)]
+        source = ["--csv", str(tmp_path / "t.csv")]
+    else:
+        rows = ["id,t,x"] + [f"s{i},{k},{i + k / 2}" for i in range(8) for k in range(3)]
+        source = ["--csv", str(tmp_path / "t.csv"), "--id", "id", "--time", "t"]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    argv = ["train", model, *source, "--epochs", "1", "--hidden", "8", "--z-dim", "2", "--no-progress"]
+    assert main([*argv, "--lr", "99999999999999999999", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "internal error" not in err[-1] and err[-1].startswith("vaekit: error: "), err
+    assert "--lr" in err[-1]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir() or os.geteuid() != 0, reason="needs /proc and root")
+def test_an_output_in_a_folder_that_refuses_files_is_refused_before_any_work(tmp_path, capsys):
+    """Issue 14 acceptance sweep: as root, os.access says /proc is writable; sample, score and impute
+    then ended in an internal error (FileNotFoundError of the temporary file), score after all its work."""
+    rows = ["c,x"] + [f"{'ab'[k % 2]},{k / 7:.3f}" for k in range(60)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    argv = ["train", "tabular", "--csv", str(tmp_path / "t.csv"), "--epochs", "1", "--hidden", "8"]
+    assert (
+        main([*argv, "--z-dim", "2", "--iw-samples", "2", "--no-progress", "--out", str(tmp_path / "r")]) == 0
+    )
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "r"), "--out", "/proc/x.csv"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vaekit: error: --out /proc/x.csv cannot be written"), err

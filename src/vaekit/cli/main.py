@@ -990,6 +990,14 @@ def _check_output(out: Path, *, inputs: Sequence[str] = (), run_dir: str | None 
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise VaekitError(f"--out {out} cannot be written: {parent} is not a writable folder")
+    # os.access says yes to root in /proc and on read-only mounts: create a file there to be sure.
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".vaekit-probe-"):
+            pass
+    except OSError as error:
+        raise VaekitError(f"--out {out} cannot be written: {parent}: {error.strerror or error}") from None
 
 
 def _load_tabular_run(run_dir: str) -> Any:

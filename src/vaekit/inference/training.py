@@ -632,7 +632,19 @@ def fit(
         warnings.filterwarnings("ignore", message=".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
         try:
             trainer.fit(module, train_loader, val_loader, ckpt_path=checkpoint_path, weights_only=True)
-        except TrainingDivergedError as error:
+        except (TrainingDivergedError, ValueError) as error:
+            if not isinstance(error, TrainingDivergedError):
+                # Weights thrown to huge or non-finite values by a step (a huge --lr) fail the
+                # distributions' checks of the next step before its loss can be seen (the data were
+                # checked finite when read): a diverged run, not a bug.
+                if "found invalid values" not in str(error):
+                    raise
+                error = TrainingDivergedError(
+                    "the model's outputs became invalid (not finite or out of range) at epoch "
+                    f"{trainer.current_epoch + 1}, "
+                    f"step {trainer.global_step}; likely causes: a learning rate too high for this model "
+                    "(try a lower --lr) or non-finite values in the data"
+                )
             kept = last_checkpoint_or_none(run_dir)
             where = (
                 f"; the last good checkpoint is kept: {kept} (resume with a lower --lr)"

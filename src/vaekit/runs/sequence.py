@@ -25,7 +25,7 @@ from vaekit.data.sequences import (
     sequence_schema,
 )
 from vaekit.data.tabular import read_table
-from vaekit.errors import VaekitError
+from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import LikelihoodEstimate, estimate_log_likelihood
 from vaekit.inference import TrainConfig, fit
 from vaekit.inference.distributed import is_global_zero
@@ -201,7 +201,17 @@ def train_sequence(
     run.metrics = training_metrics(result, train_config)
     atomic_write_json(run_path / "metrics.json", run.metrics)
     data = (prepared.train, prepared.test)
-    evaluate_sequences(run, iw_samples=iw_samples, progress=progress, data=data)
+    try:
+        evaluate_sequences(run, iw_samples=iw_samples, progress=progress, data=data)
+    except ValueError as error:
+        # Weights thrown far by a huge learning rate can keep the training loss finite and still
+        # give the distributions invalid parameters on the test sequences: a diverged run.
+        if "found invalid values" not in str(error):
+            raise
+        raise TrainingDivergedError(
+            "training diverged: the kept weights give invalid (non-finite) distributions on the test "
+            f"sequences; try a lower --lr than {train_config.lr:g}"
+        ) from None
     if figures:
         write_sequence_figures(run, data=data)
     return run
