@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -135,3 +136,16 @@ def test_a_failed_start_writes_nothing_and_a_plain_rerun_works(tmp_path, capsys)
     assert not (tmp_path / "new").exists()
     assert main(argv) == 0
     assert (out / "model.pt").is_file()
+
+
+@pytest.mark.parametrize("command", ["sample", "score", "impute"])
+def test_an_output_that_is_the_runs_training_table_is_refused(run, command, tmp_path, capsys):
+    """Issue 14 acceptance sweep: impute --csv holes.csv --out t.csv replaced the table the run was
+    trained on (then --resume and evaluate refused the run, its data changed)."""
+    run_dir, table = run
+    before = Path(table).read_bytes()
+    given = shutil.copy(table, tmp_path / "other.csv")
+    argv = [command, str(run_dir)] + ([] if command == "sample" else ["--csv", str(given)])
+    assert main([*argv, "--out", str(table)]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert Path(table).read_bytes() == before

@@ -962,6 +962,19 @@ def _csv_out(path: str, *, inputs: Sequence[str] = (), run_dir: str | None = Non
     return out
 
 
+def _run_inputs(run_dir: Path) -> list[str]:
+    """The data files named in a run's config.json (none when it cannot be read)."""
+    import json
+
+    try:
+        data = json.loads((run_dir / "config.json").read_text()).get("data", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    return [data[key] for key in ("csv", "schema") if isinstance(data.get(key), str)]
+
+
 def _check_output(out: Path, *, inputs: Sequence[str] = (), run_dir: str | None = None) -> None:
     """Refuse an output that would overwrite an input, a file of the run, a folder, or cannot be written."""
     import os
@@ -970,6 +983,9 @@ def _check_output(out: Path, *, inputs: Sequence[str] = (), run_dir: str | None 
     from vaekit.runs.folder import BOOKKEEPING, RUN_FILES
 
     target = out.resolve()
+    if run_dir is not None:
+        # The files the run was trained on are the user's too: an output must not replace them.
+        inputs = (*inputs, *_run_inputs(Path(run_dir)))
     for given in inputs:
         if given is not None and Path(given).resolve() == target:
             raise VaekitError(f"--out {out} is the input {given}; choose another file to write")
