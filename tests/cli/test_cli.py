@@ -84,7 +84,7 @@ def test_bad_flag_values_are_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "vae", "--epochs", "0", "--out", "x"])
     assert exit_info.value.code == 2
-    assert "expected a whole number at least 1, got 0" in capsys.readouterr().err
+    assert "expected a whole number at least 1 and below 2147483648, got 0" in capsys.readouterr().err
 
 
 def test_the_installed_command_runs():
