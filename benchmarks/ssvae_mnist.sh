@@ -6,7 +6,7 @@
 #     bash benchmarks/ssvae_mnist.sh [RUN_DIR]
 #
 # Two runs, seed 0, every other setting at its default (classification weight 46 per labelled image,
-# cosine learning rate, 7 CNN epochs / 20 MLP epochs, the last epoch's weights):
+# cosine learning rate, 5 CNN epochs / 20 MLP epochs, the last epoch's weights):
 #   1. 3,000 labels (5% of the 60,000 training images), CNN encoder. Expected: test accuracy at least
 #      0.96 (Kingma et al. 2014: 0.961 for M2; Pyro's tutorial: 0.958). The script fails below 0.96.
 #   2. 100 labels (10 per digit), MLP encoder. Expected: about 0.85 (M2 in the paper: 0.880, Pyro's
