@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     import vaekit.runs.tabular as tabular_runs
     from vaekit.data.streaming import StreamingTable
     from vaekit.inference import TrainConfig
-    from vaekit.runs.tabular import _stream_split, prepare_table, train_tabular
+    from vaekit.runs.tabular import prepare_table, train_tabular
 
     baseline_mib = _peak_mib()
     memory = _MemoryByPhase().start()
@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # What streaming alone costs: read and encode every training row once, no model.
     reader = StreamingTable(
-        prepared.source,
+        prepared.reader,
         prepared.schema,
-        _stream_split(prepared.data_settings),
+        prepared.source.split(),
         "train",
         args.batch_size,
         shuffle=True,

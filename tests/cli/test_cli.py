@@ -133,10 +133,10 @@ def test_sample_label_on_a_model_without_labels_is_refused(run_dir, tmp_path, ca
     ],
 )
 def test_the_training_bound_and_its_draws_default_by_model_and_objective(argv, objective, particles):
-    from vaekit.cli.main import _train_config, build_parser
-    from vaekit.inference import TrainConfig
+    from vaekit.cli.main import build_parser
+    from vaekit.runs.kinds.flags import train_config_from
 
-    config = _train_config(build_parser().parse_args([*argv, "--out", "unused"]), TrainConfig)
+    config = train_config_from(build_parser().parse_args([*argv, "--out", "unused"]))
     assert (config.objective, config.num_particles) == (objective, particles)
 
 

@@ -235,7 +235,8 @@ def test_imputing_levels_keeps_observed_cells(csv_run):
 
 
 def test_the_default_training_settings_are_the_commands():
-    from vaekit.cli.main import DEFAULT_PARTICLES, build_parser
+    from vaekit.cli.main import build_parser
+    from vaekit.runs.kinds.flags import DEFAULT_PARTICLES
     from vaekit.runs.tabular import default_train_config
 
     args = build_parser().parse_args(["train", "tabular", "--dataset", "seed", "--out", "x"])

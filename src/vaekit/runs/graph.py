@@ -3,15 +3,16 @@
 :func:`pyro.render_model` runs the model's ``model()`` on example arguments, follows which sample
 sites each site's distribution depends on, and draws the sites inside their plates. The example
 arguments are a tiny batch made from the architecture alone (the structure of the story does not
-depend on the values), so a run's diagram is drawn without its data at hand:
+depend on the values), so a run's diagram is drawn without its data at hand. Each model kind makes
+its own (:meth:`vaekit.runs.registry.ModelKind.example_arguments`):
 
-- :class:`~vaekit.models.ImageVAE`: a batch of blank images;
-- :class:`~vaekit.models.SemiSupervisedVAE`: the batch twice, once with labels and once without, so
-  that y is observed in one trace and latent in the other: partially observed;
-- :class:`~vaekit.models.TabularVAE`: rows drawn from the model with some cells of every column
-  missing, so that each column site is observed where present and masked where missing;
-- :class:`~vaekit.models.SequenceVAE`: sequences drawn from the model, one shorter than the other
-  and with missing cells, so that padded steps and missing cells show as masked.
+- the image VAE: a batch of blank images;
+- the semi-supervised VAE: the batch twice, once with labels and once without, so that y is
+  observed in one trace and latent in the other: partially observed;
+- the tabular VAE: rows drawn from the model with some cells of every column missing, so that each
+  column site is observed where present and masked where missing;
+- the sequence VAE: sequences drawn from the model, one shorter than the other and with missing
+  cells, so that padded steps and missing cells show as masked.
 """
 
 from __future__ import annotations
@@ -26,51 +27,23 @@ from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 
 from vaekit.errors import VaekitError
-from vaekit.models import VAE, ImageVAE, SemiSupervisedVAE, SequenceVAE, TabularVAE
+from vaekit.models import VAE
 from vaekit.plots.graph import DiagramSite, require_graphviz, save_graph, style_plate_diagram
+from vaekit.runs.registry import find_kind
 from vaekit.runs.store import Run
 
 if TYPE_CHECKING:
     import graphviz
 
-#: Rows of the example batch the model is traced on.
-EXAMPLE_ROWS = 2
-#: What the legend adds to a site seen both observed and latent, per model.
-_PARTIAL_NOTES = {
-    SemiSupervisedVAE: "given where labelled, summed out where not",
-    TabularVAE: "missing cells masked",
-    SequenceVAE: "padded steps and missing cells masked",
-}
-#: Steps of the example sequences.
-EXAMPLE_STEPS = 3
-
 
 def example_arguments(model: VAE) -> list[tuple[Any, ...]]:
     """Positional arguments of ``model.model``, one tuple per case the diagram merges."""
-    device = model.device
-    if isinstance(model, TabularVAE):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            values = model.sample(EXAMPLE_ROWS)
-        rows, columns = values.shape
-        # A checkerboard of present cells: every column has a present and a missing cell.
-        observed = (torch.arange(rows)[:, None] + torch.arange(columns)[None, :]) % 2 == 0
-        return [(values, observed.to(device))]
-    if isinstance(model, SequenceVAE):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            values = model.sample(EXAMPLE_ROWS, EXAMPLE_STEPS)
-        observed = torch.ones(values.shape, dtype=torch.bool)
-        observed[0, 0] = False
-        lengths = torch.tensor([EXAMPLE_STEPS, EXAMPLE_STEPS - 1])
-        return [(values, observed.to(device), lengths.to(device))]
-    if isinstance(model, (ImageVAE, SemiSupervisedVAE)):
-        images = torch.zeros((EXAMPLE_ROWS, *model.config.image_shape), device=device)
-        if isinstance(model, SemiSupervisedVAE):
-            labels = torch.zeros(EXAMPLE_ROWS, dtype=torch.long, device=device)
-            return [(images, labels), (images, None)]
-        return [(images,)]
-    raise VaekitError(f"no plate diagram for a {type(model).__name__}: vaekit draws its flagship models")
+    kind = find_kind(model)
+    if kind is None:
+        raise VaekitError(
+            f"no plate diagram for a {type(model).__name__}: vaekit draws its registered models"
+        )
+    return kind.example_arguments(model)
 
 
 def _family(fn: Any) -> str:
@@ -107,8 +80,9 @@ def diagram_sites(model: VAE, cases: list[tuple[Any, ...]]) -> list[DiagramSite]
             entry = seen.setdefault(name, {"family": _family(site["fn"]), "observed": set(), "masked": False})
             entry["observed"].add(bool(site["is_observed"]))
             entry["masked"] |= bool(site["is_observed"]) and _partly_masked(site)
-    note = next((text for kind, text in _PARTIAL_NOTES.items() if isinstance(model, kind)), "")
-    columns = _table_columns(model) if isinstance(model, (TabularVAE, SequenceVAE)) else {}
+    kind = find_kind(model)
+    note = kind.partial_note if kind is not None else ""
+    columns = kind.site_notes(model) if kind is not None else {}
     sites = []
     for name, entry in seen.items():
         if entry["observed"] == {True, False} or entry["masked"]:
@@ -119,16 +93,6 @@ def diagram_sites(model: VAE, cases: list[tuple[Any, ...]]) -> list[DiagramSite]
             text = "; ".join(part for part in (text, columns[name]) if part)
         sites.append(DiagramSite(name, entry["family"], role, text))
     return sites
-
-
-def _table_columns(model: TabularVAE | SequenceVAE, shown: int = 4) -> dict[str, str]:
-    """``x_FAMILY`` -> the names of the columns that site holds (the first few, then a count)."""
-    result = {}
-    for family in dict.fromkeys(column.family for column in model.schema.columns):
-        held = [column.name for column in model.schema.columns if column.family == family]
-        listed = ", ".join(held[:shown]) + (f" and {len(held) - shown} more" if len(held) > shown else "")
-        result[f"x_{family}"] = ("column " if len(held) == 1 else "columns ") + listed
-    return result
 
 
 def model_graph(model: VAE) -> graphviz.Digraph:

@@ -6,26 +6,22 @@ import math
 from pathlib import Path
 from typing import Any
 
-from vaekit._io import atomic_write_json
 from vaekit.data import ImageDataset
-from vaekit.inference import TrainConfig, fit
-from vaekit.models import ImageVAE, ImageVAEConfig
-from vaekit.runs.evaluate import evaluate_run, write_figures
+from vaekit.inference import FitResult, TrainConfig, fit
+from vaekit.models import VAE, ImageVAE, ImageVAEConfig
+from vaekit.runs.evaluate import evaluate_images, write_image_figures
 from vaekit.runs.store import (
     DEFAULT_IW_EXAMPLES,
     DEFAULT_IW_SAMPLES,
     Run,
     binarize,
     binarize_batch,
-    build_model,
     check_image_shape,
     check_not_diverged,
-    run_config,
-    save_model,
+    image_data_settings,
     split_train_val,
-    training_metrics,
-    write_run_config,
 )
+from vaekit.runs.training_run import train_run
 
 
 def train_image_vae(
@@ -66,16 +62,7 @@ def train_image_vae(
     Returns the run, or ``None`` on the processes other than the global rank 0 of a distributed
     run: only rank 0 writes the run folder and evaluates.
     """
-    import lightning as L
-
     check_image_shape(model_config.image_shape, dataset)
-    run_path = Path(run_dir)
-    run_path.mkdir(parents=True, exist_ok=True)
-    config = run_config("ImageVAE", model_config, train_config, dataset, data_settings)
-    write_run_config(run_path, config, resume=resume)
-
-    L.seed_everything(train_config.seed, verbose=False)
-    model = build_model(ImageVAE, model_config)
     train_index, val_index = split_train_val(
         len(dataset.train_images), train_config.val_fraction, train_config.seed
     )
@@ -83,24 +70,34 @@ def train_image_vae(
     val_images = dataset.train_images[val_index]
     if model_config.binarize:
         val_images = binarize(val_images, train_config.seed + 1)
-    result = fit(
-        model,
-        (train_images,),
-        (val_images,),
+
+    def fit_model(model: VAE, run_path: Path) -> FitResult:
+        return fit(
+            model,
+            (train_images,),
+            (val_images,),
+            train_config,
+            run_dir=run_path,
+            batch_transform=binarize_batch if model_config.binarize else None,
+            resume=resume,
+        )
+
+    trained = train_run(
+        ImageVAE,
+        model_config,
         train_config,
-        run_dir=run_path,
-        batch_transform=binarize_batch if model_config.binarize else None,
+        run_dir,
+        data=image_data_settings(dataset, data_settings),
+        fit_model=fit_model,
         resume=resume,
+        check_result=lambda result: check_not_diverged(
+            result, math.prod(model_config.image_shape), train_config.lr
+        ),
     )
-    if not result.is_global_zero:
+    if trained is None:
         return None
-    check_not_diverged(result, math.prod(model_config.image_shape), train_config.lr)
-    model = model.cpu().eval()
-    save_model(model, run_path / "model.pt")
-    run = Run(path=run_path, model=model, config=config)
-    run.metrics = training_metrics(result, train_config)
-    atomic_write_json(run_path / "metrics.json", run.metrics)
-    evaluate_run(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
+    run, _ = trained
+    evaluate_images(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
     if figures:
-        write_figures(run, dataset)
+        write_image_figures(run, dataset)
     return run

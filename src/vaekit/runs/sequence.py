@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pandas as pd
 import torch
 
 from vaekit._io import atomic_write_json
-from vaekit._version import __version__
 from vaekit.data.sequences import (
     EncodedSequences,
     SequenceColumns,
@@ -27,24 +25,14 @@ from vaekit.data.sequences import (
 from vaekit.data.tabular import read_table
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import LikelihoodEstimate, estimate_log_likelihood
-from vaekit.inference import TrainConfig, fit
+from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.inference.distributed import is_global_zero
-from vaekit.models import SequenceVAE, SequenceVAEConfig
-from vaekit.runs.store import (
-    Run,
-    build_model,
-    load_run,
-    progress_bar,
-    save_model,
-    split_train_val,
-    training_metrics,
-    unused_name,
-    write_run_config,
-)
+from vaekit.models import VAE, SequenceVAE, SequenceVAEConfig
+from vaekit.runs.store import Run, load_run, progress_bar, split_train_val, unused_name
+from vaekit.runs.training_run import TEST_FRACTION as TEST_FRACTION
+from vaekit.runs.training_run import file_sha256, held_out_split, train_run
 from vaekit.schema import Schema
 
-#: Share of the sequences held out (seeded) as the test set, when there are at least 10.
-TEST_FRACTION = 0.1
 #: Importance samples per sequence for test log-likelihoods and scores.
 DEFAULT_SEQUENCE_IW_SAMPLES = 1000
 #: Sequences drawn for the samples figure, and real ones shown beside them.
@@ -65,19 +53,10 @@ class PreparedSequences:
     test: EncodedSequences
 
 
-def _file_hash(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _split(encoded: EncodedSequences, seed: int) -> tuple[EncodedSequences, EncodedSequences]:
     """A seeded tenth of the sequences as the test set (none when there are fewer than 10)."""
-    order = np.random.default_rng(seed).permutation(len(encoded))
-    test_count = int(round(len(encoded) * TEST_FRACTION)) if len(encoded) >= 10 else 0
-    return encoded.subset(np.sort(order[test_count:])), encoded.subset(np.sort(order[:test_count]))
+    train, test = held_out_split(len(encoded), seed)
+    return encoded.subset(train), encoded.subset(test)
 
 
 def prepare_sequences(
@@ -100,7 +79,7 @@ def prepare_sequences(
         raise VaekitError(f"the table needs at least 2 training sequences, it has {len(encoded)} sequences")
     settings.update(
         value_columns=list(columns.values),
-        sha256=_file_hash(settings["csv"]),
+        sha256=file_sha256(settings["csv"]),
         train_lengths={str(k): v for k, v in sorted(Counter(train.lengths.tolist()).items())},
     )
     return PreparedSequences(settings, columns, schema, train, test)
@@ -109,7 +88,7 @@ def prepare_sequences(
 def sequence_data(run: Run) -> tuple[EncodedSequences, EncodedSequences]:
     """The training and test sequences of a run, re-read from its CSV (refused if it changed)."""
     data = run.config["data"]
-    if _file_hash(data["csv"]) != data["sha256"]:
+    if file_sha256(data["csv"]) != data["sha256"]:
         raise VaekitError(
             f"{data['csv']} has changed since the run was trained: its test sequences can no longer be "
             "told apart from its training sequences"
@@ -155,8 +134,6 @@ def train_sequence(
     ``resume`` continues the run from its last checkpoint. Returns ``None`` on the processes
     other than the global rank 0 of a distributed run: only rank 0 writes the run folder.
     """
-    import lightning as L
-
     prepared = (
         data_settings
         if isinstance(data_settings, PreparedSequences)
@@ -170,36 +147,31 @@ def train_sequence(
         )
     except ValueError as error:
         raise VaekitError(str(error)) from None
-    run_path = Path(run_dir)
-    run_path.mkdir(parents=True, exist_ok=True)
-    config = {
-        "vaekit_version": __version__,
-        "model": "SequenceVAE",
-        "model_config": asdict(model_config),
-        "train_config": asdict(train_config),
-        "data": prepared.data_settings,
-    }
-    write_run_config(run_path, config, resume=resume)
-
-    L.seed_everything(train_config.seed, verbose=False)
-    model = build_model(SequenceVAE, model_config)
     train = prepared.train
-    train_index, val_index = split_train_val(len(train), train_config.val_fraction, train_config.seed)
-    result = fit(
-        model,
-        _tensors(train.subset(train_index)),
-        _tensors(train.subset(val_index)),
+
+    def fit_model(model: VAE, run_path: Path) -> FitResult:
+        train_index, val_index = split_train_val(len(train), train_config.val_fraction, train_config.seed)
+        return fit(
+            model,
+            _tensors(train.subset(train_index)),
+            _tensors(train.subset(val_index)),
+            train_config,
+            run_dir=run_path,
+            resume=resume,
+        )
+
+    trained = train_run(
+        SequenceVAE,
+        model_config,
         train_config,
-        run_dir=run_path,
+        run_dir,
+        data=prepared.data_settings,
+        fit_model=fit_model,
         resume=resume,
     )
-    if not result.is_global_zero:
+    if trained is None:
         return None
-    model = model.cpu().eval()
-    save_model(model, run_path / "model.pt")
-    run = Run(path=run_path, model=model, config=config)
-    run.metrics = training_metrics(result, train_config)
-    atomic_write_json(run_path / "metrics.json", run.metrics)
+    run, _ = trained
     data = (prepared.train, prepared.test)
     try:
         evaluate_sequences(run, iw_samples=iw_samples, progress=progress, data=data)

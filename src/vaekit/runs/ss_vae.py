@@ -10,28 +10,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from vaekit._io import atomic_write_json
 from vaekit.data import ImageDataset
 from vaekit.errors import VaekitError
 from vaekit.evaluation import accuracy, clustering_accuracy, predict_classes
 from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fit
 from vaekit.inference.semi_supervised import resolve_alpha
-from vaekit.models import SemiSupervisedVAE, SemiSupervisedVAEConfig
-from vaekit.runs.evaluate import evaluate_run, write_figures
+from vaekit.models import VAE, SemiSupervisedVAE, SemiSupervisedVAEConfig
+from vaekit.runs.evaluate import evaluate_ss_run, write_ss_figures
 from vaekit.runs.store import (
     DEFAULT_IW_EXAMPLES,
     DEFAULT_IW_SAMPLES,
     Run,
     binarize,
     binarize_batch,
-    build_model,
     check_image_shape,
-    run_config,
-    save_model,
+    image_data_settings,
     split_train_val,
-    training_metrics,
-    write_run_config,
 )
+from vaekit.runs.training_run import train_run
 
 #: Marks a missing label in an integer label vector (NaN does the same in a float one).
 MISSING_LABEL = -1
@@ -200,7 +196,6 @@ def train_ssvae(
     checkpoint. Returns ``None`` on the processes other than the global rank 0 of a distributed
     run: only rank 0 writes the run folder and evaluates.
     """
-    import lightning as L
 
     check_image_shape(model_config.image_shape, dataset)
     if model_config.num_classes != dataset.num_classes:
@@ -209,8 +204,6 @@ def train_ssvae(
         len(dataset.train_images), train_config.val_fraction, train_config.seed
     )
     check_label_budget(num_labels, len(train_index), model_config.num_classes)
-    run_path = Path(run_dir)
-    run_path.mkdir(parents=True, exist_ok=True)
     train_images, train_labels = dataset.train_images[train_index], dataset.train_labels[train_index]
     labelled = choose_labelled(train_labels, num_labels, model_config.num_classes, train_config.seed)
     partial = torch.full_like(train_labels, MISSING_LABEL)
@@ -231,52 +224,49 @@ def train_ssvae(
             "test_accuracy": clustering_accuracy(predicted, dataset.test_labels, model_config.num_classes)[0]
         }
 
-    L.seed_everything(train_config.seed, verbose=False)
-    model = build_model(SemiSupervisedVAE, model_config)
-    alpha = resolve_alpha(len(labelled), len(train_index), alpha=alpha, classifier_weight=classifier_weight)
-    config = run_config(
-        "SemiSupervisedVAE",
+    num_labelled = len(labelled)
+    alpha = resolve_alpha(num_labelled, len(train_index), alpha=alpha, classifier_weight=classifier_weight)
+
+    def fit_model(model: VAE, run_path: Path) -> FitResult:
+        result, _ = fit_semi_supervised(
+            model,  # type: ignore[arg-type]
+            train_images,
+            partial,
+            val_images,
+            val_labels,
+            train_config,
+            alpha=alpha,
+            run_dir=run_path,
+            batch_transform=binarize_batch if model_config.binarize else None,
+            epoch_metrics=test_accuracy,
+            resume=resume,
+        )
+        return result
+
+    classifier_weight = round(alpha / num_labelled, 6) if num_labelled else None
+    trained = train_run(
+        SemiSupervisedVAE,
         model_config,
         train_config,
-        dataset,
-        data_settings,
-        labels=len(labelled),
-        alpha=alpha,
-        classifier_weight=round(alpha / len(labelled), 6) if len(labelled) else None,
-    )
-    write_run_config(run_path, config, resume=resume)
-    result, _ = fit_semi_supervised(
-        model,
-        train_images,
-        partial,
-        val_images,
-        val_labels,
-        train_config,
-        alpha=alpha,
-        run_dir=run_path,
-        batch_transform=binarize_batch if model_config.binarize else None,
-        epoch_metrics=test_accuracy,
+        run_dir,
+        data=image_data_settings(dataset, data_settings),
+        fit_model=fit_model,
         resume=resume,
-    )
-    if not result.is_global_zero:
-        return None
-    model = model.cpu().eval()
-    save_model(model, run_path / "model.pt")
-    run = Run(path=run_path, model=model, config=config)
-    run.metrics = training_metrics(result, train_config)
-    run.metrics.update(
-        {
-            "labels": len(labelled),
+        extra_config={"labels": num_labelled, "alpha": alpha, "classifier_weight": classifier_weight},
+        extra_metrics=lambda result: {
+            "labels": num_labelled,
             "alpha": alpha,
-            "classifier_weight": config["classifier_weight"],
+            "classifier_weight": classifier_weight,
             "accuracy_history": [round(row["test_accuracy"], 4) for row in result.history],
             "val_accuracy_history": [
                 round(row["val_accuracy"], 4) for row in result.history if "val_accuracy" in row
             ],
-        }
+        },
     )
-    atomic_write_json(run_path / "metrics.json", run.metrics)
-    evaluate_run(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
+    if trained is None:
+        return None
+    run, _ = trained
+    evaluate_ss_run(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
     if figures:
-        write_figures(run, dataset)
+        write_ss_figures(run, dataset)
     return run

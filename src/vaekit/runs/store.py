@@ -1,14 +1,14 @@
 """Model files and run folders: saving, loading, and the helpers every run shares.
 
-This module is the one place that maps the names stored in files onto classes
-(:data:`MODEL_TYPES`); everything below it passes objects.
+The names stored in files are mapped onto classes through the registry of model kinds
+(:mod:`vaekit.runs.registry`); everything below it passes objects.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,26 +20,30 @@ from vaekit._version import __version__
 from vaekit.data import ImageDataset, load_image_dataset
 from vaekit.errors import RunError, VaekitError
 from vaekit.inference import FitResult, TrainConfig
-from vaekit.models import (
-    VAE,
-    ImageVAE,
-    ImageVAEConfig,
-    SemiSupervisedVAE,
-    SemiSupervisedVAEConfig,
-    SequenceVAE,
-    SequenceVAEConfig,
-    TabularVAE,
-    TabularVAEConfig,
-)
+from vaekit.models import VAE
 from vaekit.runs.folder import mark_run_folder
+from vaekit.runs.registry import kind_of_name, model_kinds
+
+
+class _ModelTypes(Mapping[str, tuple[type[VAE], type]]):
+    """The model classes a run folder or model file may name, with their config classes: a live
+    view of the registered model kinds (:mod:`vaekit.runs.registry`)."""
+
+    def __getitem__(self, name: str) -> tuple[type[VAE], type]:
+        kind = kind_of_name(name)
+        if kind is None:
+            raise KeyError(name)
+        return kind.model_class, kind.config_class
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([kind.model_name for kind in model_kinds()])
+
+    def __len__(self) -> int:
+        return len(list(model_kinds()))
+
 
 #: The model classes a run folder or model file may name, with their config classes.
-MODEL_TYPES: dict[str, tuple[type[VAE], type]] = {
-    "ImageVAE": (ImageVAE, ImageVAEConfig),
-    "SemiSupervisedVAE": (SemiSupervisedVAE, SemiSupervisedVAEConfig),
-    "TabularVAE": (TabularVAE, TabularVAEConfig),
-    "SequenceVAE": (SequenceVAE, SequenceVAEConfig),
-}
+MODEL_TYPES: Mapping[str, tuple[type[VAE], type]] = _ModelTypes()
 
 MODEL_FILE_FORMAT = "vaekit-model"
 MODEL_FILE_VERSION = 1
@@ -147,24 +151,14 @@ class Run:
         return load_image_dataset(data["data"], data_dir=data.get("data_dir"))
 
 
-#: What the commands read from a run's config.json, by model: dotted key -> type(s) of its value.
-_CONFIG_SHAPE: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "*": {"model": str, "model_config": dict, "train_config": dict, "data": dict, "train_config.seed": int},
-    "TabularVAE": {"model_config.schema": dict, "data.dataset": str},
-    "TabularVAE.csv": {"data.csv": str, "data.split_seed": int},
-    "TabularVAE.seed": {"data.seed_parameters": dict, "data.split_seed": int},
-    "TabularVAE.parquet": {"data.parquet": str, "data.split_seed": int},
-    "SequenceVAE": {
-        "model_config.schema": dict,
-        "data.csv": str,
-        "data.split_seed": int,
-        "data.id": str,
-        "data.time": str,
-        "data.value_columns": list,
-        "data.train_lengths": dict,
-    },
-    "ImageVAE": {"data.class_names": list, "data.image_shape": list},
-    "SemiSupervisedVAE": {"data.class_names": list, "data.image_shape": list},
+#: What the commands read from any run's config.json: dotted key -> type(s) of its value; each model
+#: kind adds its own (:meth:`vaekit.runs.registry.ModelKind.config_shape`).
+_CONFIG_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "model": str,
+    "model_config": dict,
+    "train_config": dict,
+    "data": dict,
+    "train_config.seed": int,
 }
 
 
@@ -180,23 +174,24 @@ def check_config_shape(config: Any, path: Path, *, complete: bool = True) -> dic
         raise RunError(
             f"{path} is not a vaekit run config: it holds a JSON {type(config).__name__}, not an object"
         )
+    shape = dict(_CONFIG_SHAPE)
     model = config.get("model")
-    data = config.get("data")
-    dataset = data.get("dataset") if isinstance(data, dict) else None
-    for part in ("*", model, f"{model}.{dataset}"):
-        for key, kind in _CONFIG_SHAPE.get(part, {}).items() if isinstance(part, str) else ():
-            value: Any = config
-            for name in key.split("."):
-                value = value.get(name, _MISSING) if isinstance(value, dict) else _MISSING
-            if value is _MISSING and not complete:
-                continue
-            if value is _MISSING:
-                raise RunError(f"{path} is not a complete vaekit run config: it lacks {key!r}")
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise RunError(
-                    f"{path} is not a vaekit run config: {key!r} is a {type(value).__name__}, where "
-                    f"vaekit wrote a {kind.__name__ if isinstance(kind, type) else kind[0].__name__}"
-                )
+    kind_of_model = kind_of_name(model) if isinstance(model, str) else None
+    if kind_of_model is not None:
+        shape.update(kind_of_model.config_shape(config))
+    for key, expected in shape.items():
+        value: Any = config
+        for name in key.split("."):
+            value = value.get(name, _MISSING) if isinstance(value, dict) else _MISSING
+        if value is _MISSING and not complete:
+            continue
+        if value is _MISSING:
+            raise RunError(f"{path} is not a complete vaekit run config: it lacks {key!r}")
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise RunError(
+                f"{path} is not a vaekit run config: {key!r} is a {type(value).__name__}, where "
+                f"vaekit wrote a {expected.__name__ if isinstance(expected, type) else expected[0].__name__}"
+            )
     return config
 
 
@@ -323,28 +318,15 @@ def test_images(run: Run, dataset: ImageDataset) -> torch.Tensor:
     return images
 
 
-def run_config(
-    model_name: str,
-    model_config: Any,
-    train_config: TrainConfig,
-    dataset: ImageDataset,
-    data_settings: dict[str, Any] | None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """The content of ``config.json``."""
+def image_data_settings(dataset: ImageDataset, data_settings: dict[str, Any] | None) -> dict[str, Any]:
+    """What ``config.json`` records of an image set: its name, source, shape and classes, and how to
+    load it again (``data_settings``: ``{"data": NAME_OR_PATH, "data_dir": DIR}``)."""
     return {
-        "vaekit_version": __version__,
-        "model": model_name,
-        "model_config": asdict(model_config),
-        "train_config": asdict(train_config),
-        "data": {
-            "name": dataset.name,
-            "source": dataset.source,
-            "image_shape": list(dataset.image_shape),
-            "class_names": list(dataset.class_names),
-            **(data_settings or {"data": dataset.name}),
-        },
-        **extra,
+        "name": dataset.name,
+        "source": dataset.source,
+        "image_shape": list(dataset.image_shape),
+        "class_names": list(dataset.class_names),
+        **(data_settings or {"data": dataset.name}),
     }
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,247 +12,40 @@ import pandas as pd
 import torch
 
 from vaekit._io import atomic_write, atomic_write_json
-from vaekit._version import __version__
-from vaekit.data import streaming
-from vaekit.data.tabular import (
-    EncodedTable,
-    SeedDataParameters,
-    decode_table,
-    encode_table,
-    explain_divergence,
-    fit_schema,
-    infer_schema,
-    read_table,
-    seed_log_density,
-    seed_table,
-)
+from vaekit.data.tabular import EncodedTable, decode_table, encode_table, explain_divergence
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import estimate_log_likelihood
-from vaekit.inference import TrainConfig, fit
+from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.inference.distributed import is_global_zero
-from vaekit.models import TabularVAE, TabularVAEConfig
+from vaekit.models import VAE, TabularVAE, TabularVAEConfig
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config
-from vaekit.runs.store import (
-    Run,
-    build_model,
-    load_run,
-    progress_bar,
-    save_model,
-    split_train_val,
-    training_metrics,
-    unused_name,
-    write_run_config,
-)
+from vaekit.runs.store import Run, load_run, progress_bar, split_train_val, unused_name
+from vaekit.runs.table_sources import SEED_ROWS as SEED_ROWS
+from vaekit.runs.table_sources import CsvTable as CsvTable
+from vaekit.runs.table_sources import ParquetTable as ParquetTable
+from vaekit.runs.table_sources import PreparedStream as PreparedStream
+from vaekit.runs.table_sources import PreparedTable as PreparedTable
+from vaekit.runs.table_sources import SeedTable as SeedTable
+from vaekit.runs.table_sources import TableSource as TableSource
+from vaekit.runs.table_sources import prepare_table as prepare_table
+from vaekit.runs.table_sources import table_source
+from vaekit.runs.training_run import TEST_FRACTION as TEST_FRACTION
+from vaekit.runs.training_run import train_run
 from vaekit.schema import Schema
 
-#: Share of a user's table held out (seeded) as the test set; the reference data come with their own.
-TEST_FRACTION = 0.1
-#: Rows of the reference data (issue: 10,000 training and 10,000 test rows).
-SEED_ROWS = 10_000
 #: Importance samples per row for test log-likelihoods and scores.
 DEFAULT_TABULAR_IW_SAMPLES = 1000
 
 
 def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The training and test tables a run was (or is to be) trained and evaluated on."""
-    data = config["data"]
-    if data["dataset"] == "seed":
-        parameters = SeedDataParameters(**data["seed_parameters"])
-        rows = data.get("rows", SEED_ROWS)
-        seed = data["split_seed"]
-        return seed_table(rows, seed=seed, parameters=parameters), seed_table(
-            rows, seed=seed + 1, parameters=parameters
-        )
-    if data["dataset"] == "parquet":
-        return _streamed_samples(config)
-    table = read_table(data["csv"])
-    if "sha256" in data and _file_hash(data["csv"]) != data["sha256"]:
-        raise VaekitError(
-            f"{data['csv']} has changed since the run was trained: its test rows can no longer be told "
-            "apart from its training rows"
-        )
-    train_rows, test_rows = _split_rows(len(table), data["split_seed"])
-    test = table.iloc[test_rows].reset_index(drop=True)
-    train = table.iloc[train_rows].reset_index(drop=True)
-    return train, test
-
-
-def _split_rows(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of a table's training rows and of its test rows (a seeded tenth), each in order."""
-    order = np.random.default_rng(seed).permutation(rows)
-    test_rows = int(round(rows * TEST_FRACTION)) if rows >= 10 else 0
-    return np.sort(order[test_rows:]), np.sort(order[:test_rows])
-
-
-@dataclass(frozen=True)
-class PreparedTable:
-    """A table read, checked, with its fitted schema and encoded training rows: nothing can fail on
-    the data after this, so a caller may clear an old run folder once it has one."""
-
-    data_settings: dict[str, Any]
-    train: pd.DataFrame
-    test: pd.DataFrame
-    schema: Schema
-    train_rows: EncodedTable
-
-
-def prepare_table(
-    data_settings: dict[str, Any], overrides: dict[str, dict[str, str]] | None = None
-) -> PreparedTable | PreparedStream:
-    """Read the table, infer and fit the schema (then ``overrides``) and encode the training rows;
-    for a streamed Parquet table (``"dataset": "parquet"``), see :func:`prepare_stream`."""
-    if data_settings["dataset"] == "parquet":
-        return prepare_stream(data_settings, overrides)
-    config_data = dict(data_settings)
-    if config_data["dataset"] == "csv":
-        config_data["sha256"] = _file_hash(config_data["csv"])
-    train_table, test_table = tabular_data({"data": config_data})
-    whole = pd.concat([train_table, test_table], ignore_index=True)
-    if config_data["dataset"] == "csv":  # in the file's order, so that errors give its row numbers
-        whole.index = np.concatenate(_split_rows(len(whole), config_data["split_seed"]))
-        whole = whole.sort_index()
-    schema = fit_schema(infer_schema(whole, overrides), whole)
-    train_rows = encode_table(schema, train_table)
-    if len(train_rows) < 2:
-        raise VaekitError("the table needs at least 2 training rows")
-    return PreparedTable(config_data, train_table, test_table, schema, train_rows)
-
-
-def _file_hash(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# --- tables streamed from Parquet -------------------------------------------------------------------
-
-#: Settings of a streamed table and their defaults (see :func:`prepare_stream`).
-STREAM_DEFAULTS: dict[str, Any] = {
-    "val_fraction": 0.1,
-    "sample_rows": streaming.DEFAULT_SAMPLE_ROWS,
-    "chunk_rows": streaming.DEFAULT_CHUNK_ROWS,
-    "buffer_rows": streaming.DEFAULT_BUFFER_ROWS,
-    "eval_rows": streaming.DEFAULT_EVAL_ROWS,
-    "workers": 0,
-    # At most this many training batches per epoch (benchmarks and smoke tests); None: all rows.
-    "max_train_batches": None,
-}
-
-
-@dataclass(frozen=True)
-class PreparedStream:
-    """A Parquet table opened, its schema inferred on a sample and fixed, and every cell checked
-    against it (on the global rank 0): nothing can fail on the data after this. ``train`` and
-    ``test`` are bounded seeded samples of the training and test rows, for metrics and figures."""
-
-    data_settings: dict[str, Any]
-    source: streaming.ParquetSource
-    schema: Schema
-    train: pd.DataFrame
-    test: pd.DataFrame
-
-
-def _stream_split(data: dict[str, Any]) -> streaming.StreamSplit:
-    return streaming.StreamSplit(data["split_seed"], data["val_fraction"], TEST_FRACTION)
-
-
-def prepare_stream(
-    data_settings: dict[str, Any], overrides: dict[str, dict[str, str]] | None = None
-) -> PreparedStream:
-    """Open a Parquet file or folder for streaming (``{"dataset": "parquet", "parquet": PATH,
-    "split_seed": S}``, and optionally the keys of :data:`STREAM_DEFAULTS`).
-
-    The schema is inferred and fitted on ``sample_rows`` rows spread over the row groups, then
-    ``overrides`` apply, and it is fixed. One pass over the table then checks every cell against
-    it (a value outside it is an error naming the column, file and row), counts the rows of each
-    part and keeps ``eval_rows`` seeded test (and training) rows for the metrics; the files' hashes
-    are stored, so that ``evaluate`` refuses changed files. Under distributed training only the
-    global rank 0 makes that pass: the other ranks only infer the schema, which comes out the same.
-    """
-    data = {**STREAM_DEFAULTS, **data_settings}
-    for name in ("sample_rows", "chunk_rows", "buffer_rows", "eval_rows"):
-        if int(data[name]) < 1:
-            raise VaekitError(f"{name} must be at least 1, got {data[name]}")
-    source = streaming.ParquetSource.open(data["parquet"])
-    schema, sample_size = streaming.infer_stream_schema(source, overrides, sample_rows=data["sample_rows"])
-    data["schema_sample_rows"] = sample_size
-    split = _stream_split(data)
-    empty = pd.DataFrame({name: pd.Series(dtype=float) for name in schema.names})
-    if not is_global_zero():
-        return PreparedStream(data, source, schema, empty, empty)
-    found = streaming.scan(
-        source,
-        schema,
-        split,
-        keep_rows=data["eval_rows"],
-        chunk_rows=data["chunk_rows"],
-        schema_sample_size=sample_size,
-    )
-    if found.rows["train"] < 2 or found.rows["val"] < 1:
-        raise VaekitError(
-            f"{source.path} has {found.rows['train']} training and {found.rows['val']} validation rows "
-            "after the split: too few to stream; read so small a table with --csv"
-        )
-    data["rows"] = found.rows
-    data["files"] = source.fingerprint()
-    return PreparedStream(data, source, schema, found.samples["train"], found.samples["test"])
-
-
-def _stream_loaders(prepared: PreparedStream, train_config: TrainConfig) -> tuple[Any, Any]:
-    data = prepared.data_settings
-    if data["val_fraction"] != train_config.val_fraction:
-        raise VaekitError(
-            f"the table was split with val_fraction {data['val_fraction']}, the training settings say "
-            f"{train_config.val_fraction}"
-        )
-    common = {
-        "source": prepared.source,
-        "schema": prepared.schema,
-        "split": _stream_split(data),
-        "batch_size": train_config.batch_size,
-        "seed": train_config.seed,
-        "chunk_rows": data["chunk_rows"],
-        "buffer_rows": data["buffer_rows"],
-        "sample_size": data.get("schema_sample_rows"),
-    }
-    train = streaming.StreamingTable(
-        part="train", shuffle=True, max_batches=data.get("max_train_batches"), **common
-    )
-    val = streaming.StreamingTable(part="val", shuffle=False, **common)
-    workers = int(data["workers"])
-    return streaming.streaming_loader(train, workers=workers), streaming.streaming_loader(
-        val, workers=workers
-    )
-
-
-def _streamed_samples(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The seeded samples of training and test rows of a streamed run (one pass over the files)."""
-    data = config["data"]
-    source = streaming.ParquetSource.open(data["parquet"])
-    if "files" in data:
-        now = [(f["name"], f["sha256"]) for f in source.fingerprint()]
-        if now != [(f["name"], f["sha256"]) for f in data["files"]]:
-            raise VaekitError(
-                f"{data['parquet']} has changed since the run was trained: its test rows can no longer be "
-                "told apart from its training rows"
-            )
-    schema = Schema.from_dict(config["model_config"]["schema"])
-    found = streaming.scan(
-        source,
-        schema,
-        _stream_split(data),
-        keep_rows=data["eval_rows"],
-        chunk_rows=data["chunk_rows"],
-        validate=False,
-    )
-    return found.samples["train"], found.samples["test"]
+    schema = config.get("model_config", {}).get("schema")
+    return table_source(config["data"]).tables(Schema.from_dict(schema) if schema is not None else None)
 
 
 def train_tabular(
-    data_settings: dict[str, Any] | PreparedTable | PreparedStream,
+    data_settings: dict[str, Any] | TableSource | PreparedTable | PreparedStream,
     train_config: TrainConfig,
     run_dir: str | Path,
     *,
@@ -269,70 +60,62 @@ def train_tabular(
 ) -> Run | None:
     """Train a :class:`TabularVAE` and write a run folder.
 
-    ``data_settings`` is ``{"dataset": "seed", "seed_parameters": {...}, "split_seed": S}`` for the
-    reference data, or ``{"dataset": "csv", "csv": PATH, "split_seed": S}`` for a user's table
-    (CSV, or Parquet with pyarrow), of which a seeded tenth is held out as the test set;
-    ``{"dataset": "parquet", "parquet": PATH, "split_seed": S, ...}`` for a Parquet file or folder
-    streamed in chunks (:func:`prepare_stream`; its test metrics use a bounded sample of the test
-    rows); or what :func:`prepare_table` returned. The schema is inferred from the whole table (a
+    ``data_settings`` is a table source (:mod:`vaekit.runs.table_sources`): :class:`SeedTable` for
+    the reference data, :class:`CsvTable` for a user's table (CSV, or Parquet with pyarrow), of
+    which a seeded tenth is held out as the test set, or :class:`ParquetTable` for a Parquet file or
+    folder streamed in chunks (its test metrics use a bounded sample of the test rows); the
+    ``config.json`` form of one (``{"dataset": "csv", "csv": PATH, "split_seed": S}``, ...); or
+    what :func:`prepare_table` returned. The schema is inferred from the whole table (a
     streamed one: from a sample), then ``overrides`` (a schema file's content) apply;
     ``on_schema`` is called with it before training, so a user can check it. ``resume`` continues
     the run from its last checkpoint. Returns ``None`` on the processes other than the global
     rank 0 of a distributed run: only rank 0 writes the run folder and evaluates.
     """
-    import lightning as L
-
     if isinstance(data_settings, PreparedTable | PreparedStream):
         prepared = data_settings
     else:
-        if data_settings["dataset"] == "parquet":
-            data_settings = {"val_fraction": train_config.val_fraction, **data_settings}
-        prepared = prepare_table(data_settings, overrides)
-    config_data, schema = prepared.data_settings, prepared.schema
-    train_table, test_table = prepared.train, prepared.test
+        source = table_source(data_settings)
+        if isinstance(source, ParquetTable):  # a stream holds out its validation rows as it reads
+            source = source.with_val_fraction(train_config.val_fraction)
+        prepared = source.prepare(overrides)
+    schema, train_table, test_table = prepared.schema, prepared.train, prepared.test
     if on_schema is not None and is_global_zero() and not resume:
         on_schema(schema)
     model_config = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
 
-    run_path = Path(run_dir)
-    run_path.mkdir(parents=True, exist_ok=True)
-    config = {
-        "vaekit_version": __version__,
-        "model": "TabularVAE",
-        "model_config": asdict(model_config),
-        "train_config": asdict(train_config),
-        "data": config_data,
-    }
-    write_run_config(run_path, config, resume=resume)
+    def fit_model(model: VAE, run_path: Path) -> FitResult:
+        if isinstance(prepared, PreparedStream):
+            train_data, val_data = prepared.source.loaders(prepared, train_config)
+        else:
+            train_rows = prepared.train_rows
+            train_index, val_index = split_train_val(
+                len(train_rows), train_config.val_fraction, train_config.seed
+            )
+            train_data = (train_rows.values[train_index], train_rows.observed[train_index])
+            val_data = (train_rows.values[val_index], train_rows.observed[val_index])
+        with warnings.catch_warnings():
+            # A streamed table knows its number of batches per epoch exactly, whatever Lightning fears.
+            warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
+            try:
+                return fit(model, train_data, val_data, train_config, run_dir=run_path, resume=resume)
+            except TrainingDivergedError as error:
+                explained = explain_divergence(schema, train_table)
+                if not explained:
+                    raise
+                raise TrainingDivergedError(f"{error}{explained}") from None
 
-    L.seed_everything(train_config.seed, verbose=False)
-    model = build_model(TabularVAE, model_config)
-    if isinstance(prepared, PreparedStream):
-        train_data, val_data = _stream_loaders(prepared, train_config)
-    else:
-        train_rows = prepared.train_rows
-        train_index, val_index = split_train_val(
-            len(train_rows), train_config.val_fraction, train_config.seed
-        )
-        train_data = (train_rows.values[train_index], train_rows.observed[train_index])
-        val_data = (train_rows.values[val_index], train_rows.observed[val_index])
-    with warnings.catch_warnings():
-        # A streamed table knows its number of batches per epoch exactly, whatever Lightning fears.
-        warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
-        try:
-            result = fit(model, train_data, val_data, train_config, run_dir=run_path, resume=resume)
-        except TrainingDivergedError as error:
-            explained = explain_divergence(schema, train_table)
-            if not explained:
-                raise
-            raise TrainingDivergedError(f"{error}{explained}") from None
-    if not result.is_global_zero:
+    trained = train_run(
+        TabularVAE,
+        model_config,
+        train_config,
+        run_dir,
+        data=prepared.data_settings,
+        fit_model=fit_model,
+        resume=resume,
+    )
+    if trained is None:
         return None
-    model = model.cpu().eval()
-    save_model(model, run_path / "model.pt")
-    run = Run(path=run_path, model=model, config=config)
-    run.metrics = training_metrics(result, train_config)
-    atomic_write_json(run_path / "metrics.json", run.metrics)
+    run, _ = trained
     evaluate_tabular(run, iw_samples=iw_samples, progress=progress, tables=(train_table, test_table))
     if figures:
         write_tabular_figures(run, tables=(train_table, test_table))
@@ -432,18 +215,17 @@ def evaluate_tabular(
     of the log-likelihood, and how close synthetic rows are to held-out rows; rewrites metrics.json."""
     if not isinstance(run, Run):
         run = load_run(run)
-    train, test = tables or tabular_data(run.config)
+    source = table_source(run.config["data"])
+    schema = _schema(run)
+    train, test = tables or source.tables(schema)
     evaluated_on = "test rows"
-    streamed = run.config["data"]["dataset"] == "parquet"
-    if streamed:
-        total = run.config["data"].get("rows", {}).get("test", "?")
-        evaluated_on = f"a seeded sample of {len(test)} of the {total} test rows"
+    if isinstance(source, ParquetTable):
+        evaluated_on = source.evaluated_on(len(test))
     if len(test) == 0:
         # A table of fewer than 10 rows has no test split: its training rows are all there is.
         test, evaluated_on = train, "training rows (the table is too small for a test split)"
-        if streamed:
+        if source.streamed:
             evaluated_on = f"a seeded sample of {len(test)} training rows (the table has no test rows)"
-    schema = _schema(run)
     started = time.perf_counter()
     scores = score_rows(run, test, iw_samples=iw_samples, progress=progress)
     encoded = encode_table(schema, test)
@@ -469,9 +251,8 @@ def evaluate_tabular(
         metrics["column_share_of_log_likelihood"] = {
             spec.name: round(float(per_cell[j] / total), 4) for j, spec in enumerate(schema.columns)
         }
-    data = run.config["data"]
-    if data["dataset"] == "seed":
-        truth = seed_log_density(test, SeedDataParameters(**data["seed_parameters"]))
+    truth = source.true_log_density(test)
+    if truth is not None:
         metrics["true_test_log_likelihood"] = round(float(truth.mean()), 5)
         metrics["gap"] = round(float(truth.mean() - scores.mean()), 5)
         metrics["gap_standard_error"] = round(float((truth - scores).std(ddof=1) / np.sqrt(len(test))), 5)

@@ -1,0 +1,136 @@
+"""The image VAE as a model kind (``vaekit train vae``), and what every image kind shares."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vaekit.data import ImageDataset, load_image_dataset
+from vaekit.errors import VaekitError
+from vaekit.models import VAE, ImageVAE, ImageVAEConfig
+from vaekit.runs.evaluate import evaluate_images, sample_images, write_image_figures
+from vaekit.runs.kinds.flags import (
+    add_evaluation_flags,
+    add_image_flags,
+    add_training_flags,
+    train_config_from,
+    user_config,
+)
+from vaekit.runs.registry import ModelKind, TrainRequest
+from vaekit.runs.store import Run
+
+#: Image sets vaekit knows by name; any other ``--data`` is a folder of IDX files.
+NAMED_IMAGE_SETS = ("digits", "mnist", "fashion-mnist")
+#: Rows of the example batch a plate diagram is traced on.
+EXAMPLE_ROWS = 2
+
+
+class ImageKind(ModelKind):
+    """What the image kinds share: their data (``--data``), config shape, samples (a PNG grid) and
+    plate diagram. A subclass sets the model and flags and trains."""
+
+    sample_suffix = ".png"
+
+    def path_arguments(self, args: Any) -> tuple[str, ...]:
+        names = super().path_arguments(args)
+        if getattr(args, "data", None) not in (None, *NAMED_IMAGE_SETS):
+            names = (*names, "data")
+        return names
+
+    def config_shape(self, config: Mapping[str, Any]) -> dict[str, type | tuple[type, ...]]:
+        return {"data.class_names": list, "data.image_shape": list}
+
+    def load_data(self, args: Any) -> tuple[ImageDataset, dict[str, Any]]:
+        """The image set the flags name, and how ``config.json`` records where to find it again."""
+        dataset = load_image_dataset(args.data, data_dir=args.data_dir, download=args.download)
+        print(
+            f"data: {dataset.name} from {dataset.source}: {len(dataset.train_images)} training and "
+            f"{len(dataset.test_images)} test images of shape {dataset.image_shape}",
+            file=sys.stderr,
+        )
+        data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
+        data = args.data if args.data in NAMED_IMAGE_SETS else str(Path(args.data).resolve())
+        return dataset, {"data": data, "data_dir": data_dir}
+
+    def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
+        from vaekit import plots
+
+        if num_samples > plots.MAX_GRID_IMAGES:
+            size = num_samples * math.prod(run.model.config.image_shape) * 4
+            raise VaekitError(
+                f"--n {num_samples}: a picture grid shows at most {plots.MAX_GRID_IMAGES:,} images (these "
+                f"would take {size / 1e9:,.1f} GB as 32-bit floats before drawing); draw fewer, or several "
+                "grids with different --seed"
+            )
+        images = sample_images(run, num_samples, seed=seed, label=label)
+        if label is None:
+            title = f"{num_samples} samples from the prior"
+        else:
+            title = f"{num_samples} samples of class {run.config['data']['class_names'][label]}"
+        plots.save_figure(plots.image_grid(images, title=title), out)
+        return out
+
+    def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
+        return [(torch.zeros((EXAMPLE_ROWS, *model.config.image_shape), device=model.device),)]
+
+
+class ImageVAEKind(ImageKind):
+    """The image VAE (Kingma & Welling 2013): z ~ N(0, I), pixels ~ Bernoulli."""
+
+    command = "vae"
+    model_class = ImageVAE
+    config_class = ImageVAEConfig
+    help = "image VAE (Kingma & Welling 2013): z ~ N(0, I), pixels ~ Bernoulli"
+    noun = "an image VAE run"
+
+    def add_arguments(self, parser: Any) -> None:
+        add_image_flags(
+            parser,
+            hidden=400,
+            encoder_help="body of encoder and decoder; rnn: recurrent encoder, MLP decoder (mlp)",
+        )
+        add_training_flags(parser)
+        add_evaluation_flags(parser)
+
+    def train(self, request: TrainRequest) -> Run | None:
+        from vaekit.runs.image_vae import train_image_vae
+
+        args = request.args
+        train_config = train_config_from(args)
+        dataset, data_settings = self.load_data(args)
+        model_config = user_config(
+            ImageVAEConfig,
+            image_shape=dataset.image_shape,
+            z_dim=args.z_dim,
+            hidden=args.hidden,
+            encoder=args.encoder,
+            rnn_cell=args.rnn_cell,
+            binarize=args.binarize,
+        )
+        request.begin()
+        return train_image_vae(
+            dataset,
+            model_config,
+            train_config,
+            request.run_dir,
+            data_settings=data_settings,
+            iw_samples=args.iw_samples,
+            iw_examples=args.iw_examples,
+            progress=request.progress,
+            resume=request.resume,
+        )
+
+    def evaluate(
+        self, run: Run, *, iw_samples: int, iw_examples: int | None, progress: bool, data: Any = None
+    ) -> dict[str, Any]:
+        return evaluate_images(
+            run, dataset=data, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress
+        )
+
+    def write_figures(self, run: Run, *, data: Any = None) -> dict[str, Path]:
+        return write_image_figures(run, data)

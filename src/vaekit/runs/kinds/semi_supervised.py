@@ -1,0 +1,146 @@
+"""The semi-supervised VAE (M2) as a model kind (``vaekit train ssvae``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vaekit.errors import VaekitError
+from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT, MIN_DEFAULT_ALPHA_PER_EXAMPLE
+from vaekit.models import VAE, SemiSupervisedVAE, SemiSupervisedVAEConfig
+from vaekit.runs.defaults import SSVAE_DEFAULTS, ssvae_default_epochs
+from vaekit.runs.evaluate import evaluate_ss_run, write_ss_figures
+from vaekit.runs.kinds.flags import (
+    add_evaluation_flags,
+    add_image_flags,
+    add_training_flags,
+    non_negative_float,
+    non_negative_int,
+    train_config_from,
+    user_config,
+)
+from vaekit.runs.kinds.image import EXAMPLE_ROWS, ImageKind
+from vaekit.runs.registry import TrainRequest
+from vaekit.runs.store import Run, split_train_val
+
+#: A 0.2 ssvae run stored no classification weight: its default was the paper's alpha = 0.1 N,
+#: which a resumed 0.2 run keeps (see :attr:`SemiSupervisedKind.legacy_arguments`).
+PAPERS_ALPHA = "0.1 N"
+
+
+class SemiSupervisedKind(ImageKind):
+    """The semi-supervised VAE (Kingma et al. 2014, M2): the class label as a partially observed
+    variable."""
+
+    command = "ssvae"
+    model_class = SemiSupervisedVAE
+    config_class = SemiSupervisedVAEConfig
+    help = "semi-supervised VAE (Kingma et al. 2014, M2): the class label as a partially observed variable"
+    noun = "a semi-supervised VAE run"
+    has_labels = True
+    partial_note = "given where labelled, summed out where not"
+    legacy_arguments: Mapping[str, Any] = {"classifier_weight": PAPERS_ALPHA}
+
+    def add_arguments(self, parser: Any) -> None:
+        arch = add_image_flags(
+            parser, hidden=500, encoder_help="body of the classifier and the z encoder (mlp)"
+        )
+        arch.add_argument(
+            "--labels",
+            type=non_negative_int,
+            required=True,
+            metavar="N",
+            help="labelled training images, balanced over the classes and chosen by the seed "
+            "(0: unsupervised)",
+        )
+        weight = arch.add_mutually_exclusive_group()
+        weight.add_argument(
+            "--classifier-weight",
+            type=non_negative_float,
+            default=None,
+            metavar="W",
+            help="weight of log q(y|x) per labelled image, relative to its ELBO: alpha = W * labels "
+            f"(default {DEFAULT_CLASSIFIER_WEIGHT:g}, Pyro's tutorial's, with alpha at least "
+            f"{MIN_DEFAULT_ALPHA_PER_EXAMPLE:g} * training images)",
+        )
+        weight.add_argument(
+            "--alpha",
+            type=non_negative_float,
+            default=None,
+            help="total weight of the classification term alpha * E[log q(y|x)] instead of "
+            "--classifier-weight (the paper's choice is 0.1 * training set size)",
+        )
+        add_training_flags(parser)
+        add_evaluation_flags(parser)
+        # epochs=None: resolved by encoder (SSVAE_DEFAULTS) once the arguments are parsed.
+        parser.set_defaults(
+            epochs=None,
+            batch_size=SSVAE_DEFAULTS["batch_size"],
+            lr_schedule=SSVAE_DEFAULTS["lr_schedule"],
+            keep=SSVAE_DEFAULTS["keep"],
+        )
+
+    def train(self, request: TrainRequest) -> Run | None:
+        from vaekit.runs.ss_vae import check_label_budget, train_ssvae
+
+        args = request.args
+        if args.epochs is None:
+            args.epochs = ssvae_default_epochs(args.encoder)
+        if args.objective != "elbo":
+            raise VaekitError(
+                "the semi-supervised VAE trains with its own ELBO and classifier term: --objective elbo"
+            )
+        train_config = train_config_from(args)
+        dataset, data_settings = self.load_data(args)
+        model_config = user_config(
+            SemiSupervisedVAEConfig,
+            image_shape=dataset.image_shape,
+            num_classes=dataset.num_classes,
+            z_dim=args.z_dim,
+            hidden=args.hidden,
+            encoder=args.encoder,
+            rnn_cell=args.rnn_cell,
+            binarize=args.binarize,
+        )
+        num_train = len(
+            split_train_val(len(dataset.train_images), train_config.val_fraction, train_config.seed)[0]
+        )
+        check_label_budget(args.labels, num_train, dataset.num_classes)
+        alpha, classifier_weight = args.alpha, args.classifier_weight
+        if classifier_weight == PAPERS_ALPHA:  # a 0.2 run resumed: its default was the paper's alpha
+            classifier_weight = None
+            alpha = 0.1 * num_train if alpha is None else alpha
+        request.begin()
+        return train_ssvae(
+            dataset,
+            model_config,
+            train_config,
+            request.run_dir,
+            num_labels=args.labels,
+            alpha=alpha,
+            classifier_weight=classifier_weight,
+            data_settings=data_settings,
+            iw_samples=args.iw_samples,
+            iw_examples=args.iw_examples,
+            progress=request.progress,
+            resume=request.resume,
+        )
+
+    def evaluate(
+        self, run: Run, *, iw_samples: int, iw_examples: int | None, progress: bool, data: Any = None
+    ) -> dict[str, Any]:
+        return evaluate_ss_run(
+            run, dataset=data, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress
+        )
+
+    def write_figures(self, run: Run, *, data: Any = None) -> dict[str, Path]:
+        return write_ss_figures(run, data)
+
+    def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
+        # The batch twice, with labels and without: y is observed in one trace, latent in the other.
+        ((images,),) = super().example_arguments(model)
+        labels = torch.zeros(EXAMPLE_ROWS, dtype=torch.long, device=model.device)
+        return [(images, labels), (images, None)]

@@ -1,0 +1,227 @@
+"""The tabular VAE as a model kind (``vaekit train tabular``)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from vaekit.errors import VaekitError
+from vaekit.models import VAE, TabularVAE, TabularVAEConfig
+from vaekit.runs.defaults import TABULAR_DEFAULTS
+from vaekit.runs.kinds.flags import (
+    add_training_flags,
+    check_input_file,
+    layer_widths,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    train_config_from,
+)
+from vaekit.runs.registry import ModelKind, TrainRequest
+from vaekit.runs.store import Run
+from vaekit.runs.table_sources import (
+    CsvTable,
+    ParquetTable,
+    SeedTable,
+    TableSource,
+    table_source_class,
+)
+
+#: Rows of the example batch a plate diagram is traced on.
+EXAMPLE_ROWS = 2
+#: Columns a plate diagram's legend names per site before it gives a count.
+SHOWN_COLUMNS = 4
+
+
+def column_notes(model: Any, shown: int = SHOWN_COLUMNS) -> dict[str, str]:
+    """``x_FAMILY`` -> the names of the columns that site holds (the first few, then a count)."""
+    result = {}
+    for family in dict.fromkeys(column.family for column in model.schema.columns):
+        held = [column.name for column in model.schema.columns if column.family == family]
+        listed = ", ".join(held[:shown]) + (f" and {len(held) - shown} more" if len(held) > shown else "")
+        result[f"x_{family}"] = ("column " if len(held) == 1 else "columns ") + listed
+    return result
+
+
+class TabularKind(ModelKind):
+    """The tabular VAE: columns of different kinds, each with its own likelihood, tied by z."""
+
+    command = "tabular"
+    model_class = TabularVAE
+    config_class = TabularVAEConfig
+    help = "tabular VAE: columns of different kinds, each with its own likelihood, tied by z"
+    noun = "a tabular run"
+    commands = frozenset({"evaluate", "sample", "score", "impute", "graph"})
+    summary_keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
+    partial_note = "missing cells masked"
+
+    def add_arguments(self, parser: Any) -> None:
+        # Required, but checked by train: a resumed run takes its source from the run folder.
+        source = parser.add_argument_group("data").add_mutually_exclusive_group(required=False)
+        source.add_argument(
+            "--csv", metavar="FILE", help="table to model, read into memory (CSV, or Parquet with pyarrow)"
+        )
+        source.add_argument(
+            "--parquet",
+            metavar="PATH",
+            help="a Parquet file, or a folder of them, streamed in chunks: tables larger than memory",
+        )
+        source.add_argument("--dataset", choices=("seed",), help="the reference data with a known density")
+        parser.add_argument(
+            "--schema", metavar="FILE", help="column kinds overriding the inferred ones (JSON/YAML/TOML)"
+        )
+        stream = parser.add_argument_group("streaming (--parquet)")
+        for flag, default, text in (
+            ("--sample-rows", 100_000, "rows, spread over the row groups, that the schema is inferred from"),
+            ("--buffer-rows", 262_144, "rows held for shuffling"),
+            ("--chunk-rows", 65_536, "rows read from a file at a time"),
+            ("--eval-rows", 10_000, "seeded sample of test rows for the test metrics"),
+        ):
+            stream.add_argument(
+                flag, type=positive_int, metavar="N", default=default, help=f"{text} ({default})"
+            )
+        stream.add_argument(
+            "--loader-workers",
+            type=non_negative_int,
+            metavar="N",
+            default=0,
+            help="reader processes (0: read in the trainer)",
+        )
+        reference = parser.add_argument_group("reference data (--dataset seed)")
+        reference.add_argument("--k0", type=positive_float, default=2.0, help="shape of x1 ~ Gamma (2)")
+        reference.add_argument("--theta0", type=positive_float, default=1.0, help="scale of x1 ~ Gamma (1)")
+        reference.add_argument("--mu0", type=float, default=0.0, help="mean of x2 ~ Normal (0)")
+        reference.add_argument(
+            "--sigma0", type=positive_float, default=1.0, help="standard deviation of x2 (1)"
+        )
+        reference.add_argument(
+            "--rows", type=positive_int, default=10_000, help="training rows, and as many test rows"
+        )
+        arch = parser.add_argument_group("model")
+        arch.add_argument(
+            "--z-dim", type=positive_int, default=TABULAR_DEFAULTS["z_dim"], help="latent dimension"
+        )
+        arch.add_argument(
+            "--hidden",
+            type=layer_widths,
+            default=TABULAR_DEFAULTS["hidden"],
+            help="hidden layer widths (128,128)",
+        )
+        add_training_flags(parser)
+        parser.add_argument(
+            "--iw-samples",
+            type=positive_int,
+            default=1000,
+            metavar="K",
+            help="importance samples per row (1000)",
+        )
+        parser.set_defaults(
+            epochs=TABULAR_DEFAULTS["epochs"],
+            batch_size=TABULAR_DEFAULTS["batch_size"],
+            lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
+            objective=TABULAR_DEFAULTS["objective"],
+            keep=TABULAR_DEFAULTS["keep"],
+        )
+
+    @staticmethod
+    def source_from(args: Any) -> TableSource:
+        """The table the flags name."""
+        from vaekit.data.tabular import SeedDataParameters
+
+        if args.dataset == "seed":
+            parameters = SeedDataParameters(k0=args.k0, theta0=args.theta0, mu0=args.mu0, sigma0=args.sigma0)
+            return SeedTable(parameters, args.rows, args.seed)
+        if args.parquet is not None:
+            options = {
+                "val_fraction": args.val_fraction,
+                "sample_rows": args.sample_rows,
+                "chunk_rows": args.chunk_rows,
+                "buffer_rows": args.buffer_rows,
+                "eval_rows": args.eval_rows,
+                "workers": args.loader_workers,
+            }
+            return ParquetTable(str(Path(args.parquet).resolve()), args.seed, options)
+        return CsvTable(str(Path(args.csv).resolve()), args.seed)
+
+    def train(self, request: TrainRequest) -> Run | None:
+        from vaekit.data.tabular import read_schema_file
+        from vaekit.runs.tabular import train_tabular
+
+        args = request.args
+        if args.csv is None and args.dataset is None and args.parquet is None:
+            raise VaekitError("one of the arguments --csv --parquet --dataset is required")
+        check_input_file(args.csv, "--csv")
+        check_input_file(args.schema, "--schema")
+        if args.parquet is not None and not Path(args.parquet).exists():
+            raise VaekitError(f"--parquet {args.parquet}: no such file or folder")
+        train_config = train_config_from(args)
+        overrides = read_schema_file(args.schema) if args.schema else None
+        prepared = self.source_from(args).prepare(overrides)
+        request.begin()
+        return train_tabular(
+            prepared,
+            train_config,
+            request.run_dir,
+            z_dim=args.z_dim,
+            hidden=args.hidden,
+            overrides=overrides,
+            iw_samples=args.iw_samples,
+            progress=request.progress,
+            on_schema=lambda schema: print(
+                f"schema (override with --schema FILE):\n{schema.describe()}", file=sys.stderr
+            ),
+            resume=request.resume,
+        )
+
+    def config_shape(self, config: Mapping[str, Any]) -> dict[str, type | tuple[type, ...]]:
+        shape: dict[str, type | tuple[type, ...]] = {"model_config.schema": dict, "data.dataset": str}
+        data = config.get("data")
+        source_class = table_source_class(data) if isinstance(data, dict) else None
+        if source_class is not None:
+            shape.update(source_class.config_shape)
+        return shape
+
+    def evaluate(
+        self, run: Run, *, iw_samples: int, iw_examples: int | None, progress: bool, data: Any = None
+    ) -> dict[str, Any]:
+        from vaekit.runs.tabular import evaluate_tabular
+
+        return evaluate_tabular(run, iw_samples=iw_samples, progress=progress, tables=data)
+
+    def write_figures(self, run: Run, *, data: Any = None) -> dict[str, Path]:
+        from vaekit.runs.tabular import write_tabular_figures
+
+        return write_tabular_figures(run, tables=data)
+
+    def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
+        from vaekit.runs.tabular import sample_rows, write_table
+
+        return write_table(sample_rows(run, num_samples, seed=seed), out)
+
+    def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:
+        from vaekit.runs.tabular import score_rows
+
+        scores = score_rows(run, table, iw_samples=iw_samples, progress=progress)
+        return pd.DataFrame({"row": range(1, len(table) + 1), "log_likelihood": scores})
+
+    def impute(self, run: Run, table: pd.DataFrame, *, draws: int, seed: int) -> pd.DataFrame:
+        from vaekit.runs.tabular import impute_rows
+
+        return impute_rows(run, table, draws=draws, seed=seed)
+
+    def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            values = model.sample(EXAMPLE_ROWS)  # type: ignore[attr-defined]
+        rows, columns = values.shape
+        # A checkerboard of present cells: every column has a present and a missing cell.
+        observed = (torch.arange(rows)[:, None] + torch.arange(columns)[None, :]) % 2 == 0
+        return [(values, observed.to(model.device))]
+
+    def site_notes(self, model: VAE) -> dict[str, str]:
+        return column_notes(model)
