@@ -164,3 +164,25 @@ def test_the_marker_names_the_kind(tmp_path):
     (tmp_path / "report.md").write_text("x")
     with pytest.raises(RunError, match="holds a vaekit demo, not a run"):
         claim_run_folder(tmp_path, force=True)
+
+
+def test_a_resumed_run_keeps_every_resolved_setting_and_0_2_runs_their_unresolved_alpha(tmp_path):
+    from vaekit.runs.store import write_run_config
+
+    def config(**extra):
+        data = {"class_names": ["a", "b"], "image_shape": [1, 2, 2]}
+        return {
+            "model": "SemiSupervisedVAE",
+            "model_config": {},
+            "train_config": {"seed": 0},
+            "data": data,
+            **extra,
+        }
+
+    write_run_config(tmp_path, config(alpha=4600.0, classifier_weight=46.0), resume=False)
+    write_run_config(tmp_path, config(alpha=4600.0, classifier_weight=46.0), resume=True)
+    with pytest.raises(RunError, match="alpha, classifier_weight differ"):
+        write_run_config(tmp_path, config(alpha=9200.0, classifier_weight=92.0), resume=True)
+    # What 0.2 wrote: alpha null until training ended, no classifier weight.
+    (tmp_path / "config.json").write_text(json.dumps(config(alpha=None)))
+    write_run_config(tmp_path, config(alpha=540.0, classifier_weight=None), resume=True)

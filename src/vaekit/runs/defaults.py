@@ -1,21 +1,24 @@
 """Default settings of the run commands, kept apart from the runs themselves so that the command
-line can read them without importing pandas and the table machinery."""
+line can read them without importing pandas and the table machinery; the architectures' defaults
+are their model configs', read from there."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from vaekit.inference.config import TrainConfig
+from vaekit.models import SequenceVAEConfig, TabularVAEConfig
 
 #: Defaults of ``vaekit train tabular`` (where they differ from the image models'), chosen on the
 #: reference data: the importance-weighted bound (8 draws) over 600 epochs of a cosine-decayed
 #: learning rate, a small network (wider ones fit the 9,000 training rows more closely and
-#: held-out rows less), and the last epoch's weights, as the settled ones.
+#: held-out rows less: the model config's defaults, kept there alone), and the last epoch's
+#: weights, as the settled ones.
 TABULAR_DEFAULTS: dict[str, Any] = {
     "epochs": 600,
     "batch_size": 128,
-    "z_dim": 4,
-    "hidden": (128, 128),
+    "z_dim": TabularVAEConfig.z_dim,
+    "hidden": TabularVAEConfig.hidden,
     "lr_schedule": "cosine",
     "objective": "iwae",
     "keep": "last",
@@ -32,6 +35,18 @@ SSVAE_DEFAULTS: dict[str, Any] = {
     "batch_size": 200,
     "lr_schedule": "cosine",
     "keep": "last",
+}
+
+
+#: Defaults of ``vaekit train sequence``, where they differ from the image models' (the architecture's
+#: are the model config's).
+SEQUENCE_DEFAULTS: dict[str, Any] = {
+    "epochs": 100,
+    "batch_size": 64,
+    "z_dim": SequenceVAEConfig.z_dim,
+    "hidden": SequenceVAEConfig.hidden,
+    "cell": SequenceVAEConfig.cell,
+    "num_layers": SequenceVAEConfig.num_layers,
 }
 
 

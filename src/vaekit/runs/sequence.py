@@ -28,6 +28,7 @@ from vaekit.evaluation import LikelihoodEstimate, estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.inference.distributed import is_global_zero
 from vaekit.models import VAE, SequenceVAE, SequenceVAEConfig
+from vaekit.runs.defaults import SEQUENCE_DEFAULTS
 from vaekit.runs.store import Run, load_run, progress_bar, split_train_val, unused_name
 from vaekit.runs.training_run import TEST_FRACTION as TEST_FRACTION
 from vaekit.runs.training_run import file_sha256, held_out_split, train_run
@@ -115,10 +116,10 @@ def train_sequence(
     train_config: TrainConfig,
     run_dir: str | Path,
     *,
-    z_dim: int = 8,
-    hidden: int = 64,
-    cell: str = "gru",
-    num_layers: int = 1,
+    z_dim: int = SEQUENCE_DEFAULTS["z_dim"],
+    hidden: int = SEQUENCE_DEFAULTS["hidden"],
+    cell: str = SEQUENCE_DEFAULTS["cell"],
+    num_layers: int = SEQUENCE_DEFAULTS["num_layers"],
     overrides: dict[str, dict[str, str]] | None = None,
     iw_samples: int = DEFAULT_SEQUENCE_IW_SAMPLES,
     figures: bool = True,

@@ -375,10 +375,15 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
             raise RunError(f"cannot resume {run_path}: its config.json is missing or unreadable") from None
         check_config_shape(stored, run_path / "config.json")
 
+        # Every setting is resolved before config.json is first written, so each must match; but a
+        # 0.2 semi-supervised run wrote alpha as null until training ended (the objective chose it)
+        # and no classifier weight: it resumes with what the paper's alpha resolves to.
+        written_by_0_2 = "alpha" in stored and "classifier_weight" not in stored
+        unresolved_in_0_2 = ("alpha", "classifier_weight") if written_by_0_2 else ()
+
         def comparable(settings: dict[str, Any]) -> dict[str, Any]:
             settings = json.loads(json.dumps(settings))  # tuples and lists alike
-            # 0.2 recorded alpha only once training ended (null before) and had no classifier weight.
-            for key in ("vaekit_version", "alpha", "classifier_weight"):
+            for key in ("vaekit_version", *unresolved_in_0_2):
                 settings.pop(key, None)
             for key in RESUMABLE_TRAIN_SETTINGS:
                 settings.get("train_config", {}).pop(key, None)

@@ -49,7 +49,7 @@ def train_tabular(
     train_config: TrainConfig,
     run_dir: str | Path,
     *,
-    z_dim: int = 4,
+    z_dim: int = TABULAR_DEFAULTS["z_dim"],
     hidden: tuple[int, ...] = TABULAR_DEFAULTS["hidden"],
     overrides: dict[str, dict[str, str]] | None = None,
     iw_samples: int = DEFAULT_TABULAR_IW_SAMPLES,

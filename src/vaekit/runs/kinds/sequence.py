@@ -12,6 +12,7 @@ import torch
 
 from vaekit.errors import VaekitError
 from vaekit.models import VAE, SequenceVAE, SequenceVAEConfig
+from vaekit.runs.defaults import SEQUENCE_DEFAULTS
 from vaekit.runs.kinds.flags import (
     add_training_flags,
     check_input_file,
@@ -23,8 +24,6 @@ from vaekit.runs.kinds.tabular import EXAMPLE_ROWS, column_notes
 from vaekit.runs.registry import ModelKind, TrainRequest
 from vaekit.runs.store import Run
 
-#: Defaults of ``vaekit train sequence``, where they differ from the image models'.
-SEQUENCE_DEFAULTS: dict[str, Any] = {"epochs": 100, "batch_size": 64, "z_dim": 8, "hidden": 64}
 #: Steps of the example sequences a plate diagram is traced on.
 EXAMPLE_STEPS = 3
 
@@ -72,8 +71,18 @@ class SequenceKind(ModelKind):
             default=SEQUENCE_DEFAULTS["hidden"],
             help=f"size of the recurrent state of encoder and decoder ({SEQUENCE_DEFAULTS['hidden']})",
         )
-        arch.add_argument("--rnn-cell", choices=("gru", "lstm"), default="gru", help="recurrent cell (gru)")
-        arch.add_argument("--rnn-layers", type=positive_int, default=1, help="stacked recurrent layers (1)")
+        arch.add_argument(
+            "--rnn-cell",
+            choices=("gru", "lstm"),
+            default=SEQUENCE_DEFAULTS["cell"],
+            help=f"recurrent cell ({SEQUENCE_DEFAULTS['cell']})",
+        )
+        arch.add_argument(
+            "--rnn-layers",
+            type=positive_int,
+            default=SEQUENCE_DEFAULTS["num_layers"],
+            help=f"stacked recurrent layers ({SEQUENCE_DEFAULTS['num_layers']})",
+        )
         add_training_flags(parser)
         parser.add_argument(
             "--iw-samples",
