@@ -35,6 +35,7 @@ from vaekit.data.tabular import (
 from vaekit.errors import VaekitError
 from vaekit.inference import TrainConfig
 from vaekit.inference.distributed import is_global_zero
+from vaekit.runs.store import split_train_val
 from vaekit.runs.training_run import TEST_FRACTION, file_sha256, held_out_split
 from vaekit.schema import Schema
 
@@ -58,6 +59,15 @@ class PreparedTable:
         """What ``config.json`` records of the source."""
         return self.source.settings()
 
+    def training_data(self, train_config: TrainConfig) -> tuple[Any, Any]:
+        """The training and validation rows (values, observed), split with the training seed."""
+        rows = self.train_rows
+        train_index, val_index = split_train_val(len(rows), train_config.val_fraction, train_config.seed)
+        return (rows.values[train_index], rows.observed[train_index]), (
+            rows.values[val_index],
+            rows.observed[val_index],
+        )
+
 
 @dataclass(frozen=True)
 class PreparedStream:
@@ -76,6 +86,10 @@ class PreparedStream:
         """What ``config.json`` records of the source."""
         return self.source.settings()
 
+    def training_data(self, train_config: TrainConfig) -> tuple[Any, Any]:
+        """The loaders that stream the training and validation rows in shuffled batches."""
+        return self.source.loaders(self, train_config)
+
 
 class TableSource(ABC):
     """Where a tabular run's rows come from.
@@ -89,8 +103,8 @@ class TableSource(ABC):
     dataset: ClassVar[str]
     #: What the commands read from ``config.json``'s ``data`` for this source: key -> type.
     config_shape: ClassVar[dict[str, type | tuple[type, ...]]] = {}
-    #: Whether training streams its rows (test metrics then use a bounded sample of the test rows).
-    streamed: ClassVar[bool] = False
+    #: Extra figures of a run: file name -> (the two columns drawn against each other, title).
+    pair_figures: ClassVar[Mapping[str, tuple[tuple[str, str], str]]] = {}
 
     @abstractmethod
     def settings(self) -> dict[str, Any]:
@@ -122,6 +136,15 @@ class TableSource(ABC):
     def input_files(self) -> list[str]:
         """The user's files the source reads."""
         return []
+
+    def for_training(self, train_config: TrainConfig) -> TableSource:
+        """The source as a run with ``train_config`` reads it."""
+        return self
+
+    def evaluated_on(self, rows: int, *, training_rows: bool = False) -> str:
+        """What a run's test metrics were computed on (``training_rows``: a table too small for a
+        test split, whose training rows are all there is)."""
+        return "training rows (the table is too small for a test split)" if training_rows else "test rows"
 
     def true_log_density(self, table: pd.DataFrame) -> np.ndarray | None:
         """Each row's exact log-density where the source knows it (the reference data), else ``None``."""
@@ -167,6 +190,9 @@ class SeedTable(TableSource):
     config_shape: ClassVar[dict[str, type | tuple[type, ...]]] = {
         "data.seed_parameters": dict,
         "data.split_seed": int,
+    }
+    pair_figures: ClassVar[Mapping[str, tuple[tuple[str, str], str]]] = {
+        "x3_against_x2": (("x2", "x3"), "x3 against x2: is x3 ~ Normal(x2, x1) learnt?")
     }
 
     def settings(self) -> dict[str, Any]:
@@ -272,7 +298,6 @@ class ParquetTable(TableSource):
 
     dataset: ClassVar[str] = "parquet"
     config_shape: ClassVar[dict[str, type | tuple[type, ...]]] = {"data.parquet": str, "data.split_seed": int}
-    streamed: ClassVar[bool] = True
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -297,11 +322,14 @@ class ParquetTable(TableSource):
         """How each row falls into the training, validation or test part (a hash of its position)."""
         return streaming.StreamSplit(self.split_seed, self.setting("val_fraction"), TEST_FRACTION)
 
-    def with_val_fraction(self, val_fraction: float) -> ParquetTable:
-        """The source with ``val_fraction`` unless it names one already."""
+    def for_training(self, train_config: TrainConfig) -> ParquetTable:
+        """The source holding out ``train_config.val_fraction`` of the rows for validation as it reads
+        them, unless it names a share already."""
         if "val_fraction" in self.options:
             return self
-        return ParquetTable(self.parquet, self.split_seed, {"val_fraction": val_fraction, **self.options})
+        return ParquetTable(
+            self.parquet, self.split_seed, {"val_fraction": train_config.val_fraction, **self.options}
+        )
 
     def prepare(self, overrides: dict[str, dict[str, str]] | None = None) -> PreparedStream:
         """Open the files for streaming; infer the schema on ``sample_rows`` rows spread over the row
@@ -395,9 +423,11 @@ class ParquetTable(TableSource):
     def input_files(self) -> list[str]:
         return [self.parquet]
 
-    def evaluated_on(self, test_rows: int) -> str:
+    def evaluated_on(self, rows: int, *, training_rows: bool = False) -> str:
+        if training_rows:
+            return f"a seeded sample of {rows} training rows (the table has no test rows)"
         total = self.options.get("rows", {}).get("test", "?")
-        return f"a seeded sample of {test_rows} of the {total} test rows"
+        return f"a seeded sample of {rows} of the {total} test rows"
 
 
 def prepare_table(

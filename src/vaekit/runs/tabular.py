@@ -20,7 +20,7 @@ from vaekit.inference.distributed import is_global_zero
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config
-from vaekit.runs.store import Run, load_run, progress_bar, split_train_val, unused_name
+from vaekit.runs.store import Run, load_run, progress_bar, unused_name
 from vaekit.runs.table_sources import SEED_ROWS as SEED_ROWS
 from vaekit.runs.table_sources import CsvTable as CsvTable
 from vaekit.runs.table_sources import ParquetTable as ParquetTable
@@ -74,25 +74,14 @@ def train_tabular(
     if isinstance(data_settings, PreparedTable | PreparedStream):
         prepared = data_settings
     else:
-        source = table_source(data_settings)
-        if isinstance(source, ParquetTable):  # a stream holds out its validation rows as it reads
-            source = source.with_val_fraction(train_config.val_fraction)
-        prepared = source.prepare(overrides)
+        prepared = table_source(data_settings).for_training(train_config).prepare(overrides)
     schema, train_table, test_table = prepared.schema, prepared.train, prepared.test
     if on_schema is not None and is_global_zero() and not resume:
         on_schema(schema)
     model_config = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
 
     def fit_model(model: VAE, run_path: Path) -> FitResult:
-        if isinstance(prepared, PreparedStream):
-            train_data, val_data = prepared.source.loaders(prepared, train_config)
-        else:
-            train_rows = prepared.train_rows
-            train_index, val_index = split_train_val(
-                len(train_rows), train_config.val_fraction, train_config.seed
-            )
-            train_data = (train_rows.values[train_index], train_rows.observed[train_index])
-            val_data = (train_rows.values[val_index], train_rows.observed[val_index])
+        train_data, val_data = prepared.training_data(train_config)
         with warnings.catch_warnings():
             # A streamed table knows its number of batches per epoch exactly, whatever Lightning fears.
             warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
@@ -218,14 +207,10 @@ def evaluate_tabular(
     source = table_source(run.config["data"])
     schema = _schema(run)
     train, test = tables or source.tables(schema)
-    evaluated_on = "test rows"
-    if isinstance(source, ParquetTable):
-        evaluated_on = source.evaluated_on(len(test))
+    evaluated_on = source.evaluated_on(len(test))
     if len(test) == 0:
         # A table of fewer than 10 rows has no test split: its training rows are all there is.
-        test, evaluated_on = train, "training rows (the table is too small for a test split)"
-        if source.streamed:
-            evaluated_on = f"a seeded sample of {len(test)} training rows (the table has no test rows)"
+        test, evaluated_on = train, source.evaluated_on(len(train), training_rows=True)
     started = time.perf_counter()
     scores = score_rows(run, test, iw_samples=iw_samples, progress=progress)
     encoded = encode_table(schema, test)
@@ -328,12 +313,9 @@ def write_tabular_figures(
         written["pairs"] = plots.save_figure(
             plots.pairwise_scatter(real, synthetic, numeric), run.figures / "pairs.png"
         )
-    if run.config["data"]["dataset"] == "seed":
-        written["x3_against_x2"] = plots.save_figure(
-            plots.pairwise_scatter(
-                real, synthetic, ["x2", "x3"], title="x3 against x2: is x3 ~ Normal(x2, x1) learnt?"
-            ),
-            run.figures / "x3_against_x2.png",
+    for name, (columns, title) in table_source(run.config["data"]).pair_figures.items():
+        written[name] = plots.save_figure(
+            plots.pairwise_scatter(real, synthetic, list(columns), title=title), run.figures / f"{name}.png"
         )
     log_path = run.path / "log.csv"
     if log_path.is_file():
