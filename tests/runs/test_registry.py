@@ -94,7 +94,7 @@ class LineKind(ModelKind):
         def fit_model(model: VAE, run_path: Path) -> FitResult:
             return fit(model, (points[20:],), (points[:20],), train_config, run_dir=run_path)
 
-        trained = train_run(
+        run = train_run(
             LineVAE,
             LineVAEConfig(),
             train_config,
@@ -103,9 +103,8 @@ class LineKind(ModelKind):
             fit_model=fit_model,
             resume=request.resume,
         )
-        if trained is None:
+        if run is None:
             return None
-        run, _ = trained
         self.evaluate(run, iw_samples=10, iw_examples=None, progress=False)
         return run
 

@@ -14,12 +14,11 @@ from vaekit.runs.store import (
     DEFAULT_IW_EXAMPLES,
     DEFAULT_IW_SAMPLES,
     Run,
-    binarize,
     binarize_batch,
     check_image_shape,
     check_not_diverged,
     image_data_settings,
-    split_train_val,
+    split_images,
 )
 from vaekit.runs.training_run import train_run
 
@@ -63,13 +62,8 @@ def train_image_vae(
     run: only rank 0 writes the run folder and evaluates.
     """
     check_image_shape(model_config.image_shape, dataset)
-    train_index, val_index = split_train_val(
-        len(dataset.train_images), train_config.val_fraction, train_config.seed
-    )
-    train_images = dataset.train_images[train_index]
-    val_images = dataset.train_images[val_index]
-    if model_config.binarize:
-        val_images = binarize(val_images, train_config.seed + 1)
+    split = split_images(dataset, train_config, binarized=model_config.binarize)
+    train_images, val_images = dataset.train_images[split.train_index], split.val_images
 
     def fit_model(model: VAE, run_path: Path) -> FitResult:
         return fit(
@@ -82,7 +76,7 @@ def train_image_vae(
             resume=resume,
         )
 
-    trained = train_run(
+    run = train_run(
         ImageVAE,
         model_config,
         train_config,
@@ -94,9 +88,8 @@ def train_image_vae(
             result, math.prod(model_config.image_shape), train_config.lr
         ),
     )
-    if trained is None:
+    if run is None:  # another rank of a distributed run
         return None
-    run, _ = trained
     evaluate_images(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
     if figures:
         write_image_figures(run, dataset)

@@ -161,7 +161,7 @@ def train_sequence(
             resume=resume,
         )
 
-    trained = train_run(
+    run = train_run(
         SequenceVAE,
         model_config,
         train_config,
@@ -170,9 +170,8 @@ def train_sequence(
         fit_model=fit_model,
         resume=resume,
     )
-    if trained is None:
+    if run is None:  # another rank of a distributed run
         return None
-    run, _ = trained
     data = (prepared.train, prepared.test)
     try:
         evaluate_sequences(run, iw_samples=iw_samples, progress=progress, data=data)

@@ -21,11 +21,11 @@ from vaekit.runs.store import (
     DEFAULT_IW_EXAMPLES,
     DEFAULT_IW_SAMPLES,
     Run,
-    binarize,
     binarize_batch,
     check_image_shape,
     image_data_settings,
-    split_train_val,
+    seen_test_images,
+    split_images,
 )
 from vaekit.runs.training_run import train_run
 
@@ -200,20 +200,15 @@ def train_ssvae(
     check_image_shape(model_config.image_shape, dataset)
     if model_config.num_classes != dataset.num_classes:
         raise VaekitError(f"the model has {model_config.num_classes} classes, the data {dataset.num_classes}")
-    train_index, val_index = split_train_val(
-        len(dataset.train_images), train_config.val_fraction, train_config.seed
-    )
+    split = split_images(dataset, train_config, binarized=model_config.binarize)
+    train_index, val_images = split.train_index, split.val_images
     check_label_budget(num_labels, len(train_index), model_config.num_classes)
     train_images, train_labels = dataset.train_images[train_index], dataset.train_labels[train_index]
     labelled = choose_labelled(train_labels, num_labels, model_config.num_classes, train_config.seed)
     partial = torch.full_like(train_labels, MISSING_LABEL)
     partial[labelled] = train_labels[labelled]
-    val_images, val_labels = dataset.train_images[val_index], dataset.train_labels[val_index]
-    if model_config.binarize:
-        val_images = binarize(val_images, train_config.seed + 1)
-    test = dataset.test_images
-    if model_config.binarize:
-        test = binarize(test, train_config.seed + 2)
+    val_labels = dataset.train_labels[split.val_index]
+    test = seen_test_images(dataset, binarized=model_config.binarize, seed=train_config.seed)
     supervised = len(labelled) > 0
 
     def test_accuracy(model: SemiSupervisedVAE) -> dict[str, float]:
@@ -244,7 +239,7 @@ def train_ssvae(
         return result
 
     classifier_weight = round(alpha / num_labelled, 6) if num_labelled else None
-    trained = train_run(
+    run = train_run(
         SemiSupervisedVAE,
         model_config,
         train_config,
@@ -263,9 +258,8 @@ def train_ssvae(
             ],
         },
     )
-    if trained is None:
+    if run is None:  # another rank of a distributed run
         return None
-    run, _ = trained
     evaluate_ss_run(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
     if figures:
         write_ss_figures(run, dataset)

@@ -312,10 +312,36 @@ class progress_bar:
 
 def test_images(run: Run, dataset: ImageDataset) -> torch.Tensor:
     """The test images as the model sees them (binarized once, with a fixed seed, if it trained so)."""
-    images = dataset.test_images
-    if run.model.config.binarize:
-        images = binarize(images, run.config["train_config"]["seed"] + 2)
-    return images
+    return seen_test_images(
+        dataset, binarized=run.model.config.binarize, seed=run.config["train_config"]["seed"]
+    )
+
+
+def seen_test_images(dataset: ImageDataset, *, binarized: bool, seed: int) -> torch.Tensor:
+    """The test images as a model trained with ``seed`` sees them: binarized once with ``seed + 2``
+    when it trains on binarized images (``--binarize``)."""
+    return binarize(dataset.test_images, seed + 2) if binarized else dataset.test_images
+
+
+@dataclass(frozen=True)
+class ImageSplit:
+    """An image set's training images split into training and validation images (``val_images``
+    as the model sees them: binarized once, with a fixed seed, when it trains on binarized images)."""
+
+    train_index: torch.Tensor
+    val_index: torch.Tensor
+    val_images: torch.Tensor
+
+
+def split_images(dataset: ImageDataset, train_config: TrainConfig, *, binarized: bool) -> ImageSplit:
+    """Hold a validation set out of the training images, seeded by ``train_config.seed``."""
+    train_index, val_index = split_train_val(
+        len(dataset.train_images), train_config.val_fraction, train_config.seed
+    )
+    val_images = dataset.train_images[val_index]
+    if binarized:
+        val_images = binarize(val_images, train_config.seed + 1)
+    return ImageSplit(train_index, val_index, val_images)
 
 
 def image_data_settings(dataset: ImageDataset, data_settings: dict[str, Any] | None) -> dict[str, Any]:

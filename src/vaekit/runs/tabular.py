@@ -93,7 +93,7 @@ def train_tabular(
                     raise
                 raise TrainingDivergedError(f"{error}{explained}") from None
 
-    trained = train_run(
+    run = train_run(
         TabularVAE,
         model_config,
         train_config,
@@ -102,9 +102,8 @@ def train_tabular(
         fit_model=fit_model,
         resume=resume,
     )
-    if trained is None:
+    if run is None:  # another rank of a distributed run
         return None
-    run, _ = trained
     evaluate_tabular(run, iw_samples=iw_samples, progress=progress, tables=(train_table, test_table))
     if figures:
         write_tabular_figures(run, tables=(train_table, test_table))

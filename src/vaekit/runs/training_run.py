@@ -80,7 +80,7 @@ def train_run(
     extra_config: Mapping[str, Any] | None = None,
     check_result: Callable[[FitResult], None] | None = None,
     extra_metrics: Callable[[FitResult], Mapping[str, Any]] | None = None,
-) -> tuple[Run, FitResult] | None:
+) -> Run | None:
     """Train one model and write its run folder, up to evaluation.
 
     Parameters
@@ -105,9 +105,9 @@ def train_run(
     extra_metrics:
         Figures of the fit the kind adds to ``metrics.json``.
 
-    Returns the run (``metrics.json`` holds the training figures; the kind adds its test metrics)
-    and the fit's result, or ``None`` on the processes other than the global rank 0 of a distributed
-    run: only rank 0 writes the run folder.
+    Returns the run (``metrics.json`` holds the training figures; the kind adds its test metrics),
+    or ``None`` on the processes other than the global rank 0 of a distributed run: only rank 0
+    writes the run folder.
     """
     import lightning as L
 
@@ -130,4 +130,4 @@ def train_run(
     if extra_metrics is not None:
         run.metrics.update(extra_metrics(result))
     atomic_write_json(run_path / "metrics.json", run.metrics)
-    return run, result
+    return run

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -35,6 +35,9 @@ class ImageKind(ModelKind):
     plate diagram. A subclass sets the model and flags and trains."""
 
     sample_suffix = ".png"
+    #: The run's test metrics and figures, given the run and its image set (read again when ``None``).
+    image_metrics: ClassVar[Callable[..., dict[str, Any]]] = staticmethod(evaluate_images)
+    image_figures: ClassVar[Callable[..., dict[str, Path]]] = staticmethod(write_image_figures)
 
     def path_arguments(self, args: Any) -> tuple[str, ...]:
         names = super().path_arguments(args)
@@ -77,6 +80,16 @@ class ImageKind(ModelKind):
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
         return [(torch.zeros((EXAMPLE_ROWS, *model.config.image_shape), device=model.device),)]
+
+    def evaluate(
+        self, run: Run, *, iw_samples: int, iw_examples: int | None, progress: bool, data: Any = None
+    ) -> dict[str, Any]:
+        return self.image_metrics(
+            run, dataset=data, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress
+        )
+
+    def write_figures(self, run: Run, *, data: Any = None) -> dict[str, Path]:
+        return self.image_figures(run, data)
 
 
 class ImageVAEKind(ImageKind):
@@ -124,13 +137,3 @@ class ImageVAEKind(ImageKind):
             progress=request.progress,
             resume=request.resume,
         )
-
-    def evaluate(
-        self, run: Run, *, iw_samples: int, iw_examples: int | None, progress: bool, data: Any = None
-    ) -> dict[str, Any]:
-        return evaluate_images(
-            run, dataset=data, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress
-        )
-
-    def write_figures(self, run: Run, *, data: Any = None) -> dict[str, Path]:
-        return write_image_figures(run, data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,6 +42,8 @@ class SemiSupervisedKind(ImageKind):
     has_labels = True
     partial_note = "given where labelled, summed out where not"
     legacy_arguments: Mapping[str, Any] = {"classifier_weight": PAPERS_ALPHA}
+    image_metrics = staticmethod(evaluate_ss_run)
+    image_figures = staticmethod(write_ss_figures)
 
     def add_arguments(self, parser: Any) -> None:
         arch = add_image_flags(
@@ -128,16 +129,6 @@ class SemiSupervisedKind(ImageKind):
             progress=request.progress,
             resume=request.resume,
         )
-
-    def evaluate(
-        self, run: Run, *, iw_samples: int, iw_examples: int | None, progress: bool, data: Any = None
-    ) -> dict[str, Any]:
-        return evaluate_ss_run(
-            run, dataset=data, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress
-        )
-
-    def write_figures(self, run: Run, *, data: Any = None) -> dict[str, Path]:
-        return write_ss_figures(run, data)
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
         # The batch twice, with labels and without: y is observed in one trace, latent in the other.
