@@ -22,15 +22,9 @@ from vaekit.evaluation import (
     predict_classes,
 )
 from vaekit.models import SemiSupervisedVAE
+from vaekit.runs.images import run_images, test_images
 from vaekit.runs.registry import kind_of, require_command
-from vaekit.runs.store import (
-    DEFAULT_IW_EXAMPLES,
-    DEFAULT_IW_SAMPLES,
-    Run,
-    load_run,
-    progress_bar,
-    test_images,
-)
+from vaekit.runs.store import DEFAULT_IW_EXAMPLES, DEFAULT_IW_SAMPLES, Run, load_run, progress_bar
 
 
 def evaluate_run(
@@ -78,7 +72,7 @@ def evaluate_images(
         raise VaekitError(f"--iw-samples must be at least 1, got {iw_samples}")
     if iw_examples is not None and iw_examples < 1:
         raise VaekitError(f"--iw-examples must be at least 1, got {iw_examples}")
-    dataset = dataset or run.dataset()
+    dataset = dataset or run_images(run)
     images = test_images(run, dataset)
     generator_state = torch.get_rng_state()
     torch.manual_seed(run.config["train_config"]["seed"])
@@ -121,7 +115,7 @@ def evaluate_ss_run(
     progress: bool = True,
 ) -> dict[str, Any]:
     """:func:`evaluate_images`, and the test accuracy and confusion matrix of q(y | x)."""
-    dataset = dataset or run.dataset()
+    dataset = dataset or run_images(run)
     evaluate_images(run, dataset=dataset, iw_samples=iw_samples, iw_examples=iw_examples, progress=progress)
     model: SemiSupervisedVAE = run.model  # type: ignore[assignment]
     run.metrics.update(
@@ -223,7 +217,7 @@ def write_image_figures(run: Run, dataset: ImageDataset | None = None) -> dict[s
     manifold and the test set's posterior means) and return their paths by name."""
     from vaekit import plots
 
-    dataset = dataset or run.dataset()
+    dataset = dataset or run_images(run)
     written: dict[str, Path] = {}
     save = _saver(run, written)
     _image_figures(run, dataset, save)
@@ -253,7 +247,7 @@ def write_ss_figures(run: Run, dataset: ImageDataset | None = None) -> dict[str,
     each class, the confusion matrix and the accuracy per epoch; returns their paths by name."""
     from vaekit import plots
 
-    dataset = dataset or run.dataset()
+    dataset = dataset or run_images(run)
     written: dict[str, Path] = {}
     save = _saver(run, written)
     log = _image_figures(run, dataset, save)

@@ -10,16 +10,15 @@ from vaekit.data import ImageDataset
 from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.models import VAE, ImageVAE, ImageVAEConfig
 from vaekit.runs.evaluate import evaluate_images, write_image_figures
-from vaekit.runs.store import (
-    DEFAULT_IW_EXAMPLES,
-    DEFAULT_IW_SAMPLES,
-    Run,
+from vaekit.runs.images import (
+    ImageSource,
     binarize_batch,
     check_image_shape,
     check_not_diverged,
     image_data_settings,
     split_images,
 )
+from vaekit.runs.store import DEFAULT_IW_EXAMPLES, DEFAULT_IW_SAMPLES, Run
 from vaekit.runs.training_run import train_run
 
 
@@ -29,7 +28,7 @@ def train_image_vae(
     train_config: TrainConfig,
     run_dir: str | Path,
     *,
-    data_settings: dict[str, Any] | None = None,
+    data_settings: ImageSource | dict[str, Any] | None = None,
     iw_samples: int = DEFAULT_IW_SAMPLES,
     iw_examples: int | None = DEFAULT_IW_EXAMPLES,
     figures: bool = True,
@@ -47,8 +46,9 @@ def train_image_vae(
     run_dir:
         Folder to write; created if needed.
     data_settings:
-        How to reload the data later (``{"data": NAME_OR_PATH, "data_dir": DIR}``), stored in
-        ``config.json`` so that ``evaluate`` and ``sample`` can find the test set.
+        Where to load the images again (an :class:`~vaekit.runs.images.ImageSource`, or its
+        ``{"data": NAME_OR_PATH, "data_dir": DIR}`` form), stored in ``config.json`` so that
+        ``evaluate`` and ``sample`` can find the test set; the set by its name when ``None``.
     iw_samples, iw_examples:
         Importance samples and number of test examples for the IWAE estimate.
     figures:

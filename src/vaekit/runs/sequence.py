@@ -54,6 +54,37 @@ class PreparedSequences:
     test: EncodedSequences
 
 
+@dataclass(frozen=True)
+class SequenceTable:
+    """A long table of sequences (one row per sequence and time step): the file, the columns naming
+    each row's sequence and ordering its steps, the value columns (``None``: every other column),
+    and the seed of the held-out tenth of the sequences."""
+
+    csv: str
+    id: str
+    time: str
+    value_columns: tuple[str, ...] | None = None
+    split_seed: int = 0
+
+    @classmethod
+    def from_settings(cls, data: dict[str, Any]) -> SequenceTable:
+        """The table a ``config.json`` ``data`` (or its 0.2 dict form) describes."""
+        columns = data.get("value_columns")
+        return cls(
+            data["csv"], data["id"], data["time"], tuple(columns) if columns else None, data["split_seed"]
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """What ``config.json`` records under ``data`` before the table is read."""
+        return {
+            "csv": self.csv,
+            "id": self.id,
+            "time": self.time,
+            "value_columns": list(self.value_columns) if self.value_columns else None,
+            "split_seed": self.split_seed,
+        }
+
+
 def _split(encoded: EncodedSequences, seed: int) -> tuple[EncodedSequences, EncodedSequences]:
     """A seeded tenth of the sequences as the test set (none when there are fewer than 10)."""
     train, test = held_out_split(len(encoded), seed)
@@ -61,21 +92,26 @@ def _split(encoded: EncodedSequences, seed: int) -> tuple[EncodedSequences, Enco
 
 
 def prepare_sequences(
-    data_settings: dict[str, Any], overrides: dict[str, dict[str, str]] | None = None
+    data_settings: SequenceTable | dict[str, Any], overrides: dict[str, dict[str, str]] | None = None
 ) -> PreparedSequences:
     """Read and check the long table, fit the schema of its value columns and split its sequences.
 
-    ``data_settings`` is ``{"csv": PATH, "id": COLUMN, "time": COLUMN, "value_columns": [...] or
-    None, "split_seed": S}``; ``overrides`` (a schema file's content) give value columns a kind
-    other than real.
+    ``data_settings`` is a :class:`SequenceTable`, or its ``config.json`` form ``{"csv": PATH,
+    "id": COLUMN, "time": COLUMN, "value_columns": [...] or None, "split_seed": S}``;
+    ``overrides`` (a schema file's content) give value columns a kind other than real.
     """
-    settings = dict(data_settings)
-    table = read_table(settings["csv"])
-    columns = resolve_columns(table, settings["id"], settings["time"], settings.get("value_columns"))
+    source = (
+        data_settings
+        if isinstance(data_settings, SequenceTable)
+        else SequenceTable.from_settings(data_settings)
+    )
+    settings = source.settings()
+    table = read_table(source.csv)
+    columns = resolve_columns(table, source.id, source.time, source.value_columns)
     sequence_layout(table, columns)
     schema = sequence_schema(table, columns, overrides)
     encoded = encode_sequences(schema, table, columns)
-    train, test = _split(encoded, settings["split_seed"])
+    train, test = _split(encoded, source.split_seed)
     if len(train) < 2:
         raise VaekitError(f"the table needs at least 2 training sequences, it has {len(encoded)} sequences")
     settings.update(
@@ -112,7 +148,7 @@ def _tensors(encoded: EncodedSequences) -> tuple[torch.Tensor, torch.Tensor, tor
 
 
 def train_sequence(
-    data_settings: dict[str, Any] | PreparedSequences,
+    data_settings: SequenceTable | dict[str, Any] | PreparedSequences,
     train_config: TrainConfig,
     run_dir: str | Path,
     *,
@@ -129,7 +165,8 @@ def train_sequence(
 ) -> Run | None:
     """Train a :class:`SequenceVAE` on a long table and write a run folder.
 
-    ``data_settings`` is as for :func:`prepare_sequences`, or a :class:`PreparedSequences`. A
+    ``data_settings`` is as for :func:`prepare_sequences` (a :class:`SequenceTable`), or a
+    :class:`PreparedSequences`. A
     seeded tenth of the sequences is held out as the test set; the validation set is held out of
     the rest. ``on_schema`` is called with the value columns' schema before training.
     ``resume`` continues the run from its last checkpoint. Returns ``None`` on the processes

@@ -17,16 +17,15 @@ from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fi
 from vaekit.inference.semi_supervised import resolve_alpha
 from vaekit.models import VAE, SemiSupervisedVAE, SemiSupervisedVAEConfig
 from vaekit.runs.evaluate import evaluate_ss_run, write_ss_figures
-from vaekit.runs.store import (
-    DEFAULT_IW_EXAMPLES,
-    DEFAULT_IW_SAMPLES,
-    Run,
+from vaekit.runs.images import (
+    ImageSource,
     binarize_batch,
     check_image_shape,
     image_data_settings,
     seen_test_images,
     split_images,
 )
+from vaekit.runs.store import DEFAULT_IW_EXAMPLES, DEFAULT_IW_SAMPLES, Run
 from vaekit.runs.training_run import train_run
 
 #: Marks a missing label in an integer label vector (NaN does the same in a float one).
@@ -176,7 +175,7 @@ def train_ssvae(
     num_labels: int,
     alpha: float | None = None,
     classifier_weight: float | None = None,
-    data_settings: dict[str, Any] | None = None,
+    data_settings: ImageSource | dict[str, Any] | None = None,
     iw_samples: int = DEFAULT_IW_SAMPLES,
     iw_examples: int | None = DEFAULT_IW_EXAMPLES,
     figures: bool = True,

@@ -17,7 +17,6 @@ import torch
 
 from vaekit._io import atomic_torch_save, safe_torch_load
 from vaekit._version import __version__
-from vaekit.data import ImageDataset, load_image_dataset
 from vaekit.errors import RunError, VaekitError
 from vaekit.inference import FitResult, TrainConfig
 from vaekit.models import VAE
@@ -145,11 +144,6 @@ class Run:
     def figures(self) -> Path:
         return self.path / "figures"
 
-    def dataset(self) -> ImageDataset:
-        """Reload the data set the run was trained on."""
-        data = self.config["data"]
-        return load_image_dataset(data["data"], data_dir=data.get("data_dir"))
-
 
 #: What the commands read from any run's config.json: dotted key -> type(s) of its value; each model
 #: kind adds its own (:meth:`vaekit.runs.registry.ModelKind.config_shape`).
@@ -241,37 +235,6 @@ def unused_name(name: str, taken: Iterable[str]) -> str:
     return name
 
 
-def binarize(images: torch.Tensor, seed: int) -> torch.Tensor:
-    """A fixed binarization of intensities: each pixel is 1 with probability its intensity."""
-    return torch.bernoulli(images, generator=torch.Generator().manual_seed(seed))
-
-
-#: A run of Bernoulli pixels whose kept validation ELBO is this many times below that of the model
-#: that gives every pixel probability 0.5 (-pixels * log 2 nats per image) has diverged.
-DIVERGED_ELBO_FACTOR = 10.0
-
-
-def check_not_diverged(result: FitResult, pixels: int, lr: float) -> None:
-    """Refuse a run of an image model whose kept weights are far worse than knowing nothing.
-
-    The loss of a diverged image VAE may stay finite (an ELBO of -1.7e30 after ``--lr 1e6``), so the
-    non-finite check of training does not stop it; this one fails such a run as a non-finite loss
-    fails a tabular one, with :class:`~vaekit.errors.TrainingDivergedError`.
-    """
-    from vaekit.errors import TrainingDivergedError
-
-    rows = [row for row in result.history if int(row["epoch"]) == result.kept_epoch] or result.history[-1:]
-    if not rows or "val_elbo" not in rows[0]:
-        return
-    elbo, floor = float(rows[0]["val_elbo"]), -pixels * math.log(2)
-    if not elbo >= DIVERGED_ELBO_FACTOR * floor:  # also NaN
-        raise TrainingDivergedError(
-            f"training diverged: the validation ELBO of the kept epoch {result.kept_epoch} is {elbo:.3g} "
-            f"nats per image, far below the {floor:.1f} of a model that gives every pixel probability "
-            f"0.5; try a lower --lr than {lr:g}"
-        )
-
-
 def training_metrics(result: FitResult, train_config: TrainConfig) -> dict[str, Any]:
     epochs = len(result.history)
     return {
@@ -310,72 +273,12 @@ class progress_bar:
             self._bar.close()
 
 
-def test_images(run: Run, dataset: ImageDataset) -> torch.Tensor:
-    """The test images as the model sees them (binarized once, with a fixed seed, if it trained so)."""
-    return seen_test_images(
-        dataset, binarized=run.model.config.binarize, seed=run.config["train_config"]["seed"]
-    )
-
-
-def seen_test_images(dataset: ImageDataset, *, binarized: bool, seed: int) -> torch.Tensor:
-    """The test images as a model trained with ``seed`` sees them: binarized once with ``seed + 2``
-    when it trains on binarized images (``--binarize``)."""
-    return binarize(dataset.test_images, seed + 2) if binarized else dataset.test_images
-
-
-@dataclass(frozen=True)
-class ImageSplit:
-    """An image set's training images split into training and validation images (``val_images``
-    as the model sees them: binarized once, with a fixed seed, when it trains on binarized images)."""
-
-    train_index: torch.Tensor
-    val_index: torch.Tensor
-    val_images: torch.Tensor
-
-
-def split_images(dataset: ImageDataset, train_config: TrainConfig, *, binarized: bool) -> ImageSplit:
-    """Hold a validation set out of the training images, seeded by ``train_config.seed``."""
-    train_index, val_index = split_train_val(
-        len(dataset.train_images), train_config.val_fraction, train_config.seed
-    )
-    val_images = dataset.train_images[val_index]
-    if binarized:
-        val_images = binarize(val_images, train_config.seed + 1)
-    return ImageSplit(train_index, val_index, val_images)
-
-
-def image_data_settings(dataset: ImageDataset, data_settings: dict[str, Any] | None) -> dict[str, Any]:
-    """What ``config.json`` records of an image set: its name, source, shape and classes, and how to
-    load it again (``data_settings``: ``{"data": NAME_OR_PATH, "data_dir": DIR}``)."""
-    return {
-        "name": dataset.name,
-        "source": dataset.source,
-        "image_shape": list(dataset.image_shape),
-        "class_names": list(dataset.class_names),
-        **(data_settings or {"data": dataset.name}),
-    }
-
-
-def binarize_batch(batch: Any) -> Any:
-    """Dynamic binarization of the images (first tensor) of a batch or of each part of a batch."""
-    if isinstance(batch, dict):
-        return {name: binarize_batch(part) for name, part in batch.items()}
-    return (torch.bernoulli(batch[0]), *batch[1:])
-
-
 def build_model(model_class: type[VAE], config: Any) -> VAE:
     """Build a model, turning an architecture that does not fit the data into a user error."""
     try:
         return model_class(config)
     except ValueError as error:
         raise VaekitError(f"cannot build {model_class.__name__}: {error}") from None
-
-
-def check_image_shape(expected: tuple[int, ...], dataset: ImageDataset) -> None:
-    if tuple(expected) != dataset.image_shape:
-        raise VaekitError(
-            f"the model expects images of shape {tuple(expected)}, the data have {dataset.image_shape}"
-        )
 
 
 #: Training settings a resumed run may change (see ``vaekit train --resume``).

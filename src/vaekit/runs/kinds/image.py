@@ -10,10 +10,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from vaekit.data import ImageDataset, load_image_dataset
+from vaekit.data import ImageDataset
 from vaekit.errors import VaekitError
 from vaekit.models import VAE, ImageVAE, ImageVAEConfig
 from vaekit.runs.evaluate import evaluate_images, sample_images, write_image_figures
+from vaekit.runs.images import NAMED_IMAGE_SETS, ImageSource
 from vaekit.runs.kinds.flags import (
     add_evaluation_flags,
     add_image_flags,
@@ -24,8 +25,6 @@ from vaekit.runs.kinds.flags import (
 from vaekit.runs.registry import ModelKind, TrainRequest
 from vaekit.runs.store import Run
 
-#: Image sets vaekit knows by name; any other ``--data`` is a folder of IDX files.
-NAMED_IMAGE_SETS = ("digits", "mnist", "fashion-mnist")
 #: Rows of the example batch a plate diagram is traced on.
 EXAMPLE_ROWS = 2
 
@@ -48,17 +47,16 @@ class ImageKind(ModelKind):
     def config_shape(self, config: Mapping[str, Any]) -> dict[str, type | tuple[type, ...]]:
         return {"data.class_names": list, "data.image_shape": list}
 
-    def load_data(self, args: Any) -> tuple[ImageDataset, dict[str, Any]]:
-        """The image set the flags name, and how ``config.json`` records where to find it again."""
-        dataset = load_image_dataset(args.data, data_dir=args.data_dir, download=args.download)
+    def load_data(self, args: Any) -> tuple[ImageDataset, ImageSource]:
+        """The image set the flags name, and where ``config.json`` records to find it again."""
+        source = ImageSource.given(args.data, args.data_dir)
+        dataset = source.load(download=args.download)
         print(
             f"data: {dataset.name} from {dataset.source}: {len(dataset.train_images)} training and "
             f"{len(dataset.test_images)} test images of shape {dataset.image_shape}",
             file=sys.stderr,
         )
-        data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-        data = args.data if args.data in NAMED_IMAGE_SETS else str(Path(args.data).resolve())
-        return dataset, {"data": data, "data_dir": data_dir}
+        return dataset, source
 
     def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
         from vaekit import plots

@@ -95,7 +95,7 @@ class SequenceKind(ModelKind):
 
     def train(self, request: TrainRequest) -> Run | None:
         from vaekit.data.tabular import read_schema_file
-        from vaekit.runs.sequence import prepare_sequences, train_sequence
+        from vaekit.runs.sequence import SequenceTable, prepare_sequences, train_sequence
 
         args = request.args
         required = (("--csv", args.csv), ("--id", args.id), ("--time", args.time))
@@ -106,14 +106,10 @@ class SequenceKind(ModelKind):
         check_input_file(args.schema, "--schema")
         train_config = train_config_from(args)
         overrides = read_schema_file(args.schema) if args.schema else None
-        data = {
-            "csv": str(Path(args.csv).resolve()),
-            "id": args.id,
-            "time": args.time,
-            "value_columns": list(args.value) if args.value else None,
-            "split_seed": args.seed,
-        }
-        prepared = prepare_sequences(data, overrides)
+        source = SequenceTable(
+            str(Path(args.csv).resolve()), args.id, args.time, args.value or None, args.seed
+        )
+        prepared = prepare_sequences(source, overrides)
         print(
             f"data: {len(prepared.train)} training and {len(prepared.test)} test sequences, "
             f"{int(prepared.train.lengths.min())} to {int(prepared.train.lengths.max())} steps",
