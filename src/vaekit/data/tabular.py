@@ -874,6 +874,11 @@ def unregister_kind(name: str) -> None:
     _KINDS.pop(name, None)
 
 
+def registered_kinds() -> tuple[ColumnKind, ...]:
+    """Every registered kind, in registration order."""
+    return tuple(_KINDS.values())
+
+
 def kind_named(name: str) -> ColumnKind:
     """The registered kind of that name."""
     try:
