@@ -110,21 +110,24 @@ def test_encoder_inputs_are_zero_for_missing_cells_and_standardise_numbers_on_th
 def test_column_heads_and_features_follow_registration_order_and_column_order():
     spec = {
         "real": ("normal", ()),
+        "positive": ("gamma", ()),
         "binary": ("bernoulli", ("0", "1")),
         "categorical": ("categorical", ("x", "y")),
     }
-    # Columns in an order unlike the families': the encoder still sees numbers, then flags, then levels.
-    kinds = ["categorical", "real", "binary", "real"]
+    # Columns in an order unlike the families': the heads follow the families' registration order,
+    # the encoder sees numbers (of two families, put back in column order), then flags, then levels.
+    kinds = ["categorical", "positive", "binary", "real"]
     schema = Schema(
         tuple(ColumnSpec(f"c{j}", kind, spec[kind][0], levels=spec[kind][1]) for j, kind in enumerate(kinds))
     )
     heads = ColumnHeads(schema, _HIDDEN)
-    assert heads.families == ["normal", "bernoulli", "categorical"]
-    assert heads.index("normal").tolist() == [1, 3]
+    assert heads.families == ["normal", "gamma", "bernoulli", "categorical"]
+    assert heads.index("normal").tolist() == [3] and heads.index("gamma").tolist() == [1]
     features = ColumnFeatures(schema)
-    values = torch.tensor([[1.0, 2.0, 1.0, -3.0]])
+    # Code 1 of c0, exp(0) in c1 (log 0 on the standardised scale), a set flag and -3.
+    values = torch.tensor([[1.0, 1.0, 1.0, -3.0]])
     inputs = features.value_features(values, torch.ones_like(values, dtype=torch.bool))
-    assert inputs.tolist() == [[2.0, -3.0, 1.0, 0.0, 1.0]]
+    assert inputs.tolist() == [[0.0, -3.0, 1.0, 0.0, 1.0]]
     assert features.out_features == 5 + len(kinds)
 
 
