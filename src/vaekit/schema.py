@@ -1,24 +1,136 @@
 """Table schemas: each column's kind and the likelihood family that models it.
 
 Pure data, no tensors: the data layer fits and applies schemas, models read them.
+
+The kinds and families a schema may name live in a small registry of names here. Nothing in this
+module lists them: each likelihood family, registered on the model side with
+:func:`vaekit.models.families.register_family`, declares itself here (:func:`declare_family`) with
+the kind it models, the value that fills its missing cells and whether it is that kind's default; a
+kind exists as soon as one family models it. How a kind's cells are recognised, checked, encoded
+and decoded is the data layer's part (:func:`vaekit.data.tabular.register_kind`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from vaekit.errors import DataError
 
-KINDS = ("real", "positive", "count", "binary", "categorical")
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "real": ("normal",),
-    "positive": ("gamma", "lognormal"),
-    "count": ("poisson", "negative_binomial"),
-    "binary": ("bernoulli",),
-    "categorical": ("categorical",),
-}
+
+@dataclass(frozen=True)
+class FamilyDeclaration:
+    """What the schema layer knows of a likelihood family: names and a number, no tensors.
+
+    Attributes
+    ----------
+    name:
+        The family's name, as schema files and model files write it (``"normal"``).
+    kind:
+        The kind of column it models (``"real"``).
+    safe_fill:
+        A value inside the family's support, put in missing cells so that their (masked)
+        log-density and its gradient stay finite.
+    default_for_kind:
+        Whether a column of ``kind`` with no family named gets this one.
+    """
+
+    name: str
+    kind: str
+    safe_fill: float
+    default_for_kind: bool = False
+
+
+# In declaration order, which is the order kinds and families are listed in (and, on the model
+# side, the order of the sample sites).
+_DECLARED: dict[str, FamilyDeclaration] = {}
+
+
+def declare_family(declaration: FamilyDeclaration) -> None:
+    """Make a family's name valid in schemas. Called by ``register_family``, not by users.
+
+    Declaring the same family again with the same particulars is harmless; a different family
+    of the same name, or a second default for a kind, is a ``ValueError``.
+    """
+    known = _DECLARED.get(declaration.name)
+    if known == declaration:
+        return
+    if known is not None:
+        raise ValueError(f"a different family named {declaration.name!r} is already declared: {known}")
+    if declaration.default_for_kind and _default_of(declaration.kind) is not None:
+        raise ValueError(
+            f"kind {declaration.kind!r} already has a default family, {_default_of(declaration.kind)!r}"
+        )
+    _DECLARED[declaration.name] = declaration
+
+
+def withdraw_family(name: str) -> None:
+    """Forget a declared family (a test that registered one puts the registry back)."""
+    _DECLARED.pop(name, None)
+
+
+def family_declaration(name: str) -> FamilyDeclaration:
+    """The declaration of a family; ``KeyError`` when none is declared under ``name``."""
+    return _DECLARED[name]
+
+
+def _default_of(kind: str) -> str | None:
+    return next((d.name for d in _DECLARED.values() if d.kind == kind and d.default_for_kind), None)
+
+
+def kind_names() -> tuple[str, ...]:
+    """Every kind some family models, in the order their first families were declared."""
+    return tuple(dict.fromkeys(d.kind for d in _DECLARED.values()))
+
+
+def families_of(kind: str) -> tuple[str, ...]:
+    """The families of ``kind``, its default first and then in declaration order; ``()`` if none."""
+    names = [d.name for d in _DECLARED.values() if d.kind == kind]
+    default = _default_of(kind)
+    return tuple(sorted(names, key=lambda name: name != default))  # a stable sort keeps the rest in order
+
+
+class _KindNames(Sequence[str]):
+    """A live view of :func:`kind_names`: a family registered later shows up here too."""
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return kind_names()[index]
+
+    def __len__(self) -> int:
+        return len(kind_names())
+
+    def __repr__(self) -> str:
+        return repr(kind_names())
+
+
+class _FamiliesByKind(Mapping[str, tuple[str, ...]]):
+    """A live view of :func:`families_of` for every kind."""
+
+    def __getitem__(self, kind: str) -> tuple[str, ...]:
+        families = families_of(kind)
+        if not families:
+            raise KeyError(kind)
+        return families
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(kind_names())
+
+    def __len__(self) -> int:
+        return len(kind_names())
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+#: The kinds of column, in order (``real``, ``positive``, ... once the families are registered).
+KINDS: Sequence[str] = _KindNames()
+#: Each kind's families, its default first (``FAMILIES["positive"] == ("gamma", "lognormal")``).
+FAMILIES: Mapping[str, tuple[str, ...]] = _FamiliesByKind()
 
 
 @dataclass(frozen=True)
@@ -32,7 +144,7 @@ class ColumnSpec:
     kind:
         One of :data:`KINDS`.
     family:
-        Likelihood family, one of ``FAMILIES[kind]``.
+        Likelihood family, one of ``FAMILIES[kind]``; empty for the kind's default.
     levels:
         Binary and categorical columns: the levels as text, in code order (code ``i`` is
         ``levels[i]``); empty for numeric columns.
@@ -49,15 +161,16 @@ class ColumnSpec:
     spread: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        families = families_of(self.kind)
+        if not families:
             raise DataError(
-                f"column {self.name!r}: unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}"
+                f"column {self.name!r}: unknown kind {self.kind!r}; choose one of {', '.join(kind_names())}"
             )
-        family = self.family or FAMILIES[self.kind][0]
-        if family not in FAMILIES[self.kind]:
+        family = self.family or families[0]
+        if family not in families:
             raise DataError(
                 f"column {self.name!r}: family {family!r} does not fit kind {self.kind!r}; "
-                f"choose one of {', '.join(FAMILIES[self.kind])}"
+                f"choose one of {', '.join(families)}"
             )
         object.__setattr__(self, "family", family)
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vaekit.data.tabular import SAFE_FILL, decode_table, encode_table, fit_schema, quote_cell
+from vaekit.data.tabular import decode_table, encode_table, fit_schema, kind_named, quote_cell, safe_fill
 from vaekit.errors import DataError, VaekitWarning
 from vaekit.schema import ColumnSpec, Schema
 
@@ -252,7 +252,7 @@ def sequence_schema(
 def check_value_cells(schema: Schema, table: pd.DataFrame, columns: SequenceColumns) -> None:
     """Refuse text in a numeric value column, naming the column, row and sequence."""
     for spec in schema.columns:
-        if spec.kind not in ("real", "positive", "count") or spec.name not in table.columns:
+        if kind_named(spec.kind).has_levels or spec.name not in table.columns:
             continue
         column = table[spec.name]
         if pd.api.types.is_numeric_dtype(column):
@@ -280,7 +280,7 @@ def encode_sequences(schema: Schema, table: pd.DataFrame, columns: SequenceColum
     check_value_cells(schema, table, columns)
     flat = encode_table(schema, table)
     sequences, steps = len(layout.ids), int(layout.lengths.max())
-    fill = torch.tensor([SAFE_FILL[spec.family] for spec in schema.columns], dtype=torch.float32)
+    fill = torch.tensor([safe_fill(spec) for spec in schema.columns], dtype=torch.float32)
     values = fill.repeat(sequences, steps, 1)
     observed = torch.zeros((sequences, steps, len(schema.columns)), dtype=torch.bool)
     where = (torch.from_numpy(layout.sequence), torch.from_numpy(layout.step))

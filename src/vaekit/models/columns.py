@@ -3,81 +3,78 @@
 Shared by the models whose observations are columns of mixed kinds (rows of a table, steps of a
 sequence): given a fitted :class:`~vaekit.schema.Schema`, :class:`ColumnFeatures` turns encoded
 values into standardised encoder inputs, and :class:`ColumnHeads` projects a hidden representation
-onto one distribution per family, batched over that family's columns, in the columns' units.
+onto one distribution per family, batched over that family's columns, in the columns' units. Both
+loop over the registered families (:mod:`vaekit.models.families`), which say what each does.
 """
 
 from __future__ import annotations
 
 import pyro.distributions as dist
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from vaekit.heads import (
-    BernoulliHead,
-    CategoricalHead,
-    DistributionHead,
-    GammaHead,
-    LogNormalHead,
-    NegativeBinomialHead,
-    NormalHead,
-    PoissonHead,
-)
+from vaekit.models.families import ColumnFamily, Constants, families_in, family_named
 from vaekit.schema import Schema
-
-#: Families in the order their sites appear in a model.
-FAMILY_ORDER = ("normal", "lognormal", "gamma", "poisson", "negative_binomial", "bernoulli", "categorical")
-# Logit of the padding levels of a categorical column with fewer levels than the widest one: far
-# below any real logit, yet finite, so that no softmax or gradient meets an infinity.
-_PADDING_LOGIT = -1e4
-_HEADS: dict[str, type[DistributionHead]] = {
-    "normal": NormalHead,
-    "lognormal": LogNormalHead,
-    "gamma": GammaHead,
-    "poisson": PoissonHead,
-    "negative_binomial": NegativeBinomialHead,
-    "bernoulli": BernoulliHead,
-}
-
-
-def _floats(values: list[float]) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float32)
 
 
 def _longs(values: list[int]) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.long)
 
 
+class _FamilyConstants:
+    """Registers a family's constants (:meth:`ColumnFamily.column_constants`) and the positions of
+    its columns as buffers of a module, and reads them back. The buffers are not persistent: they
+    derive from the schema, which the model config stores, so they are no part of the state dict."""
+
+    def __init__(self, module: nn.Module, family: ColumnFamily, schema: Schema, index: list[int]) -> None:
+        self._module = module
+        self._names = {}
+        constants = family.column_constants([schema.columns[j] for j in index])
+        for key, value in {"index": _longs(index), **constants}.items():
+            self._names[key] = f"_{key}_{family.name}"
+            module.register_buffer(self._names[key], value, persistent=False)
+
+    @property
+    def index(self) -> torch.Tensor:
+        return getattr(self._module, self._names["index"])
+
+    def constants(self) -> Constants:
+        return {key: getattr(self._module, name) for key, name in self._names.items() if key != "index"}
+
+
 class ColumnFeatures(nn.Module):
     """Encoder input of encoded columns: ``(values, observed)`` ``(..., columns)`` -> ``(..., out_features)``.
 
-    Numeric columns are standardised (on the log scale for positive columns, ``log(1 + x)`` for
-    counts), binary columns pass as 0/1, categorical columns become one-hot vectors; missing cells
-    are 0 and the missingness mask is appended. No parameters: only the schema's constants.
-    :meth:`value_features` gives the values' part alone (``value_features_count`` wide), for a
-    body that takes the mask as a separate input.
+    Each column's family gives its inputs (:meth:`ColumnFamily.encoder_inputs`): numeric columns
+    standardised (on the log scale for positive columns, ``log(1 + x)`` for counts), binary
+    columns as 0/1, categorical columns as one-hot vectors; missing cells are 0 and the
+    missingness mask is appended. The inputs come in blocks (numbers, then indicators, then
+    one-hot levels; :data:`~vaekit.models.families.NUMBER_INPUTS` ...), each in column order.
+    No parameters: only the schema's constants. :meth:`value_features` gives the values' part
+    alone (``value_features_count`` wide), for a body that takes the mask as a separate input.
     """
 
     def __init__(self, schema: Schema) -> None:
         super().__init__()
         columns = schema.columns
-        numeric = [j for j, c in enumerate(columns) if c.kind in ("real", "positive", "count")]
-        binary = [j for j, c in enumerate(columns) if c.kind == "binary"]
-        categorical = [j for j, c in enumerate(columns) if c.kind == "categorical"]
-        self.max_levels = max([len(columns[j].levels) for j in categorical], default=0)
-        # Constants derived from the schema, which the model config stores: not part of the state dict.
-        buffers = {
-            "_numeric": _longs(numeric),
-            "_log_numeric": torch.tensor([columns[j].kind == "positive" for j in numeric], dtype=torch.bool),
-            "_log1p_numeric": torch.tensor([columns[j].kind == "count" for j in numeric], dtype=torch.bool),
-            "_numeric_center": _floats([columns[j].center for j in numeric]),
-            "_numeric_spread": _floats([columns[j].spread for j in numeric]),
-            "_binary": _longs(binary),
-            "_categorical": _longs(categorical),
-        }
-        for name, value in buffers.items():
-            self.register_buffer(name, value, persistent=False)
-        self.value_features_count = len(numeric) + len(binary) + len(categorical) * self.max_levels
+        families = families_in(schema)
+        # Per block: its families with their stored constants, the width of a column's inputs, and
+        # the name of the buffer that puts the families' inputs, concatenated, back in column order.
+        self._blocks: list[tuple[list[tuple[ColumnFamily, _FamilyConstants]], int, str]] = []
+        self.value_features_count = 0
+        for block in sorted({family.encoder_block for family, _ in families}):
+            members = [(family, index) for family, index in families if family.encoder_block == block]
+            in_block = sorted(j for _, index in members for j in index)
+            width = max(family_named(columns[j].family).encoder_width(columns[j]) for j in in_block)
+            stored = [(family, _FamilyConstants(self, family, schema, index)) for family, index in members]
+            concatenated = {
+                j: position for position, j in enumerate(j for _, index in members for j in index)
+            }
+            self.register_buffer(
+                f"_order_{block}", _longs([concatenated[j] for j in in_block]), persistent=False
+            )
+            self._blocks.append((stored, width, f"_order_{block}"))
+            self.value_features_count += len(in_block) * width
         self.out_features = self.value_features_count + len(columns)
 
     def forward(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
@@ -89,18 +86,15 @@ class ColumnFeatures(nn.Module):
         """Standardised values (0 where missing) and one-hot levels, without the mask: ``(..., V)``."""
         parts = []
         present = observed.to(values.dtype)
-        if len(self._numeric):
-            numbers = values[..., self._numeric]
-            transformed = torch.where(self._log_numeric, numbers.clamp_min(1e-30).log(), numbers)
-            transformed = torch.where(self._log1p_numeric, numbers.clamp_min(0).log1p(), transformed)
-            standardised = (transformed - self._numeric_center) / self._numeric_spread
-            parts.append(standardised * present[..., self._numeric])
-        if len(self._binary):
-            parts.append(values[..., self._binary] * present[..., self._binary])
-        if len(self._categorical):
-            codes = values[..., self._categorical].long().clamp(0, self.max_levels - 1)
-            one_hot = F.one_hot(codes, self.max_levels).to(values.dtype)
-            parts.append((one_hot * present[..., self._categorical].unsqueeze(-1)).flatten(-2))
+        for members, width, order in self._blocks:
+            inputs = [
+                family.encoder_inputs(
+                    values[..., stored.index], present[..., stored.index], stored.constants(), width
+                )
+                for family, stored in members
+            ]
+            block = inputs[0] if len(inputs) == 1 else torch.cat(inputs, dim=-2)[..., getattr(self, order), :]
+            parts.append(block.flatten(-2))
         return torch.cat(parts, dim=-1)
 
 
@@ -108,11 +102,12 @@ class ColumnHeads(nn.ModuleDict):
     """Projection of a hidden representation onto every column: ``(..., in_features)`` -> one
     distribution per family present, with batch shape ``(..., columns of the family)``.
 
-    The heads are kept by family name (``heads["normal"]``); each is batched over its family's
-    columns, so there is no Python loop over columns. The heads work in standardised units and
-    the distributions are in the columns' own: a real column's loc is ``center + spread * loc``,
-    a gamma rate is in units of the column's geometric mean, and so on. Padding levels of a
-    categorical column with fewer levels than the widest get a logit far below any real one.
+    The heads are kept by family name (``heads["normal"]``), in the order of the registered
+    families (:func:`~vaekit.models.families.registered_families`); each is batched over its
+    family's columns, so there is no Python loop over columns. The heads work in standardised
+    units and each family maps its parameters into the columns' own units
+    (:meth:`ColumnFamily.distribution`): a real column's loc is ``center + spread * loc``, a gamma
+    rate is in units of the column's geometric mean, and so on.
 
     Parameters
     ----------
@@ -124,56 +119,37 @@ class ColumnHeads(nn.ModuleDict):
 
     def __init__(self, schema: Schema, in_features: int) -> None:
         super().__init__()
-        columns = schema.columns
-        self.num_columns = len(columns)
-        self.families = [f for f in FAMILY_ORDER if any(c.family == f for c in columns)]
-        categorical = [j for j, c in enumerate(columns) if c.kind == "categorical"]
-        self.max_levels = max([len(columns[j].levels) for j in categorical], default=0)
-        for family in self.families:
-            index = [j for j, c in enumerate(columns) if c.family == family]
-            self.register_buffer(f"_index_{family}", _longs(index), persistent=False)
-            self.register_buffer(f"_center_{family}", _floats([columns[j].center for j in index]), False)
-            self.register_buffer(f"_spread_{family}", _floats([columns[j].spread for j in index]), False)
-        # The head has at least 2 levels (a Categorical needs them); levels past a column's own are padding.
-        level_mask = torch.zeros(len(categorical), max(self.max_levels, 2))
-        for position, j in enumerate(categorical):
-            level_mask[position, len(columns[j].levels) :] = _PADDING_LOGIT
-        self.register_buffer("_level_padding", level_mask, persistent=False)
-        for family in self.families:
-            count = len(self.index(family))
-            if family == "categorical":
-                self[family] = CategoricalHead(in_features, max(self.max_levels, 2), (count,))
-            else:
-                self[family] = _HEADS[family](in_features, (count,))
+        self.num_columns = len(schema.columns)
+        families = families_in(schema)
+        self.families = [family.name for family, _ in families]
+        self._family: dict[str, ColumnFamily] = {}
+        self._stored: dict[str, _FamilyConstants] = {}
+        for family, index in families:
+            self._family[family.name] = family
+            self._stored[family.name] = _FamilyConstants(self, family, schema, index)
+        # The heads are made after every buffer, in site order: their initialisation draws from the
+        # random generator in this order, which seeded runs depend on.
+        for family, index in families:
+            self[family.name] = family.make_head(in_features, [schema.columns[j] for j in index])
 
     def index(self, family: str) -> torch.Tensor:
         """Positions of the family's columns among all columns."""
-        return getattr(self, f"_index_{family}")
+        return self._stored[family].index
+
+    def site_name(self, family: str) -> str:
+        """The name of the family's sample site."""
+        return self._family[family].site_name
+
+    def observations(self, family: str, values: torch.Tensor) -> torch.Tensor:
+        """The family's cells of encoded ``values`` ``(..., columns)`` as its distribution scores them."""
+        return self._family[family].observations(values[..., self.index(family)])
 
     def forward(self, hidden: torch.Tensor) -> dict[str, dist.TorchDistribution]:
         """p(x | hidden) per family: distributions with batch shape ``(..., columns of the family)``."""
-        result = {}
-        for family in self.families:
-            params = self[family].project(hidden)
-            center, spread = getattr(self, f"_center_{family}"), getattr(self, f"_spread_{family}")
-            if family == "normal":
-                result[family] = dist.Normal(center + spread * params["loc"], spread * params["scale"])
-            elif family == "lognormal":
-                result[family] = dist.LogNormal(center + spread * params["loc"], spread * params["scale"])
-            elif family == "gamma":
-                # The head works in units of the column's geometric mean exp(center).
-                result[family] = dist.Gamma(params["concentration"], params["rate"] * torch.exp(-center))
-            elif family == "poisson":
-                result[family] = dist.Poisson(params["rate"] * torch.exp(center))
-            elif family == "negative_binomial":
-                result[family] = dist.NegativeBinomial(
-                    params["total_count"], logits=params["logits"] + center
-                )
-            elif family == "bernoulli":
-                result[family] = dist.Bernoulli(logits=params["logits"])
-            else:
-                result[family] = dist.Categorical(logits=params["logits"] + self._level_padding)
-        return result
+        return {
+            name: family.distribution(self[name].project(hidden), self._stored[name].constants())
+            for name, family in self._family.items()
+        }
 
     def assemble(self, per_family: dict[str, torch.Tensor]) -> torch.Tensor:
         """Each family's cells ``(..., columns of the family)`` back in column order: ``(..., columns)``."""
@@ -184,13 +160,6 @@ class ColumnHeads(nn.ModuleDict):
         return table
 
     def point_estimates(self, distributions: dict[str, dist.TorchDistribution]) -> dict[str, torch.Tensor]:
-        """Each cell's expected value (numeric families) or most probable level (binary, categorical)."""
-        cells = {}
-        for family, d in distributions.items():
-            if family == "categorical":
-                cells[family] = d.logits.argmax(-1)
-            elif family == "bernoulli":
-                cells[family] = (d.logits > 0).float()
-            else:
-                cells[family] = d.mean
-        return cells
+        """Each cell's point estimate (:meth:`ColumnFamily.point_estimate`): the expected value of a
+        number, the most probable level of a binary or categorical column."""
+        return {family: self._family[family].point_estimate(d) for family, d in distributions.items()}

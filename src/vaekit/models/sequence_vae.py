@@ -126,19 +126,17 @@ class SequenceVAE(VAE):
             distributions = self.step_distributions(z, num_steps)
             steps = None if lengths is None else self.step_mask(lengths, num_steps)
             for family, step_distribution in distributions.items():
+                site = self.decoder_heads.site_name(family)
                 if values is None:
-                    pyro.sample(f"x_{family}", step_distribution.to_event(2))
+                    pyro.sample(site, step_distribution.to_event(2))
                     continue
-                index = self.decoder_heads.index(family)
-                cells = values[..., index]
-                if family == "categorical":
-                    cells = cells.long()
-                mask = observed[..., index] if observed is not None else None
+                cells = self.decoder_heads.observations(family, values)
+                mask = observed[..., self.decoder_heads.index(family)] if observed is not None else None
                 if steps is not None:
                     mask = steps.unsqueeze(-1) if mask is None else mask & steps.unsqueeze(-1)
                 if mask is not None:
                     step_distribution = step_distribution.mask(mask)
-                pyro.sample(f"x_{family}", step_distribution.to_event(2), obs=cells)
+                pyro.sample(site, step_distribution.to_event(2), obs=cells)
 
     def guide(
         self,

@@ -56,9 +56,10 @@ class TabularVAE(VAE):
         x_categorical ~ Categorical(logits(z))              # all categorical columns: one site
 
     Columns of one family share a site whose parameters come from one head, batched over the
-    columns, so a training step has no Python loop over columns, only over the (at most seven)
-    families. Parameters are in the columns' original units: the heads work in standardised
-    units and the model maps them back (a real column's loc is ``center + spread * loc``).
+    columns, so a training step has no Python loop over columns, only over the families
+    (:mod:`vaekit.models.families`; seven are built in). Parameters are in the columns' original
+    units: the heads work in standardised units and each family maps them back (a real column's
+    loc is ``center + spread * loc``).
 
     Missing cells are masked out of the likelihood (``Distribution.mask``): given z the cells of
     a row are independent, so leaving a missing cell out is the same as summing over its value.
@@ -115,17 +116,16 @@ class TabularVAE(VAE):
         with pyro.plate("data", rows):
             z = pyro.sample("z", self.prior((rows,)))
             for family, column_distribution in self.column_distributions(z).items():
+                site = self.decoder_heads.site_name(family)
                 if values is None:
-                    pyro.sample(f"x_{family}", column_distribution.to_event(1))
+                    pyro.sample(site, column_distribution.to_event(1))
                     continue
-                index = self.decoder_heads.index(family)
-                cells = values[..., index]
-                if family == "categorical":
-                    cells = cells.long()
-                mask = observed[..., index] if observed is not None else None
-                if mask is not None:
-                    column_distribution = column_distribution.mask(mask)
-                pyro.sample(f"x_{family}", column_distribution.to_event(1), obs=cells)
+                cells = self.decoder_heads.observations(family, values)
+                if observed is not None:
+                    column_distribution = column_distribution.mask(
+                        observed[..., self.decoder_heads.index(family)]
+                    )
+                pyro.sample(site, column_distribution.to_event(1), obs=cells)
 
     def guide(
         self,
@@ -177,8 +177,7 @@ class TabularVAE(VAE):
         table = torch.zeros_like(values)
         for family, d in self.column_distributions(z).items():
             index = self.decoder_heads.index(family)
-            cells = values[..., index]
-            if family == "categorical":
-                cells = cells.long()
-            table[..., index] = d.log_prob(cells) * observed[..., index]
+            table[..., index] = (
+                d.log_prob(self.decoder_heads.observations(family, values)) * observed[..., index]
+            )
         return table

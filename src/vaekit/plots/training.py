@@ -23,8 +23,8 @@ __all__ = ["metric_history", "training_curves"]
 
 _SPLIT_STYLES = {"train": "-", "val": "--"}
 _SPLIT_NAMES = {"train": "train", "val": "validation"}
-# Panel order and titles; the ELBO has no variable suffix, the other families one per variable.
-_FAMILIES = (
+# Panel order and titles; the ELBO has no variable suffix, the other panels one per variable.
+_PANELS = (
     ("elbo", "ELBO"),
     ("log_likelihood", "reconstruction log-likelihood"),
     ("kl", "KL divergence"),
@@ -35,20 +35,20 @@ _PANEL_HEIGHT_IN = 3.4
 
 
 def _parse_columns(columns: Sequence[str]) -> dict[str, dict[str, dict[str, str]]]:
-    """Group log columns as ``{family: {variable: {split: column}}}``, keeping column order."""
-    found: dict[str, dict[str, dict[str, str]]] = {family: {} for family, _ in _FAMILIES}
+    """Group log columns as ``{panel: {variable: {split: column}}}``, keeping column order."""
+    found: dict[str, dict[str, dict[str, str]]] = {panel: {} for panel, _ in _PANELS}
     for column in columns:
         match = _COLUMN.match(str(column))
         if match is None:
             continue
         split = match.group(1)
         if match.group(2) == "elbo":
-            family, variable = "elbo", "elbo"
+            panel, variable = "elbo", "elbo"
         elif match.group("ll") is not None:
-            family, variable = "log_likelihood", match.group("ll")
+            panel, variable = "log_likelihood", match.group("ll")
         else:
-            family, variable = "kl", match.group("kl")
-        found[family].setdefault(variable, {})[split] = str(column)
+            panel, variable = "kl", match.group("kl")
+        found[panel].setdefault(variable, {})[split] = str(column)
     return found
 
 
@@ -110,7 +110,7 @@ def training_curves(log: pd.DataFrame, *, title: str | None = None) -> Figure:
     if "epoch" not in log.columns:
         raise ValueError(f"the training log needs an 'epoch' column, got columns {list(log.columns)}")
     found = _parse_columns(list(log.columns))
-    panels = [(family, panel_title) for family, panel_title in _FAMILIES if found[family]]
+    panels = [(panel, panel_title) for panel, panel_title in _PANELS if found[panel]]
     if not panels:
         raise ValueError(
             "the training log has no columns to plot; expected names like 'train_elbo', "
@@ -125,8 +125,8 @@ def training_curves(log: pd.DataFrame, *, title: str | None = None) -> Figure:
     fig = new_figure(_PANEL_WIDTH_IN * len(panels), _PANEL_HEIGHT_IN + (0.4 if title else 0.0))
     axes = fig.subplots(1, len(panels), sharex=True, squeeze=False)[0]
 
-    for ax, (family, panel_title) in zip(axes, panels, strict=True):
-        variables = found[family]
+    for ax, (panel, panel_title) in zip(axes, panels, strict=True):
+        variables = found[panel]
         handles = []
         for i, (variable, columns) in enumerate(variables.items()):
             colour = palette[i % len(palette)]
@@ -134,7 +134,7 @@ def training_curves(log: pd.DataFrame, *, title: str | None = None) -> Figure:
                 if split in columns:
                     values = _numeric(log[columns[split]], columns[split])
                     _plot_series(ax, epochs, values, color=colour, linestyle=_SPLIT_STYLES[split])
-            if family != "elbo":
+            if panel != "elbo":
                 handles.append(Line2D([], [], color=colour, label=variable))
         # The legend explains colour (variable) and line style (split) separately, which stays
         # short with many variables, instead of one entry per drawn line.

@@ -172,11 +172,13 @@ def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0)
 
 
 def _point_estimate(schema: Schema, predicted: torch.Tensor) -> torch.Tensor:
-    """Mean over draws for numeric columns, most frequent level for the others."""
-    result = predicted.mean(0)
-    for j, spec in enumerate(schema.columns):
-        if spec.kind in ("binary", "categorical"):
-            result[:, j] = torch.mode(predicted[:, :, j], dim=0).values
+    """Each cell's point estimate over the draws, by its column's family: the mean for numbers, the
+    most frequent level for levels (:meth:`~vaekit.models.families.ColumnFamily.point_over_draws`)."""
+    from vaekit.models.families import families_in
+
+    result = torch.empty_like(predicted[0])
+    for family, index in families_in(schema):
+        result[:, index] = family.point_over_draws(predicted)[:, index]
     return result
 
 
@@ -255,6 +257,8 @@ def synthetic_distances(schema: Schema, real: EncodedTable, synthetic: torch.Ten
     column has no held-out value."""
     from scipy.stats import ks_2samp
 
+    from vaekit.data.tabular import kind_named
+
     distances: dict[str, Any] = {}
     for j, spec in enumerate(schema.columns):
         a = real.values[real.observed[:, j], j].double().numpy()
@@ -262,14 +266,14 @@ def synthetic_distances(schema: Schema, real: EncodedTable, synthetic: torch.Ten
         b = b[np.isfinite(b)]
         if len(a) == 0 or len(b) == 0:
             distances[spec.name] = None
-        elif spec.kind in ("binary", "categorical"):
+        elif kind_named(spec.kind).has_levels:
             levels = len(spec.levels)
             pa = np.bincount(a.astype(int), minlength=levels) / len(a)
             pb = np.bincount(b.astype(int), minlength=levels) / len(b)
             distances[spec.name] = {"total_variation": round(float(0.5 * np.abs(pa - pb).sum()), 4)}
         else:
             distances[spec.name] = {"kolmogorov_smirnov": round(float(ks_2samp(a, b).statistic), 4)}
-    correlated = [j for j, spec in enumerate(schema.columns) if spec.kind != "categorical"]
+    correlated = [j for j, spec in enumerate(schema.columns) if kind_named(spec.kind).correlates]
     result: dict[str, Any] = {"synthetic_vs_test": distances}
     if len(correlated) >= 2:
         real_corr = (
@@ -294,6 +298,7 @@ def write_tabular_figures(
 ) -> dict[str, Path]:
     """Per-column marginals and a pairwise scatter, data beside model; x3 against x2 for the seed data."""
     from vaekit import plots
+    from vaekit.data.tabular import kind_named
 
     train, test = tables or tabular_data(run.config)
     if len(test) == 0:
@@ -307,7 +312,7 @@ def write_tabular_figures(
         plots.column_marginals(real, synthetic, kinds={c.name: c.kind for c in schema.columns}),
         run.figures / "marginals.png",
     )
-    numeric = [c.name for c in schema.columns if c.kind in ("real", "positive", "count")][:5]
+    numeric = [c.name for c in schema.columns if not kind_named(c.kind).has_levels][:5]
     if len(numeric) >= 2:
         written["pairs"] = plots.save_figure(
             plots.pairwise_scatter(real, synthetic, numeric), run.figures / "pairs.png"

@@ -1,0 +1,163 @@
+"""Column kinds as registered objects: each one's inference, fitting, encoding and decoding, and a
+kind added from the test suite alone (proportions, with a Beta likelihood), trained end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyro.distributions as dist
+import pytest
+import torch
+from pyro.distributions import constraints
+
+from vaekit.data.tabular import (
+    NumberKind,
+    ValueCheck,
+    decode_table,
+    encode_table,
+    fit_schema,
+    infer_schema,
+    kind_named,
+    register_kind,
+    registered_kinds,
+    unregister_kind,
+)
+from vaekit.errors import DataError
+from vaekit.heads import DistributionHead
+from vaekit.inference import TrainConfig, fit
+from vaekit.models import TabularVAE, TabularVAEConfig
+from vaekit.models.families import ScalarFamily, register_family, unregister_family
+from vaekit.schema import FAMILIES, KINDS, family_declaration
+
+# One column a kind is inferred for, with a missing cell; every registered kind needs a row here.
+EXAMPLES = {
+    "real": [-1.5, 2.25, None, 0.0, 3.5],
+    "positive": [0.5, 2.25, None, 7.0, 1.5],
+    "count": [0, 3, None, 12, 1],
+    "binary": ["yes", "no", None, "no", "yes"],
+    "categorical": ["red", "green", None, "blue", "red"],
+}
+
+
+def test_every_registered_kind_has_an_example_and_families():
+    assert {kind.name for kind in registered_kinds()} == set(EXAMPLES)
+    assert set(KINDS) == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_inference_fitting_encoding_and_decoding_round_trip(name):
+    table = pd.DataFrame({"c": pd.Series(EXAMPLES[name], dtype=object)})
+    schema = fit_schema(infer_schema(table), table)
+    spec = schema.columns[0]
+    assert spec.kind == name and spec.family == FAMILIES[name][0]
+    encoded = encode_table(schema, table)
+    assert encoded.observed[:, 0].tolist() == [True, True, False, True, True]
+    # The missing cell holds the family's safe fill.
+    assert encoded.values[2, 0].item() == family_declaration(spec.family).safe_fill
+    decoded = decode_table(schema, encoded.values, encoded.observed)["c"]
+    expected = pd.Series(EXAMPLES[name], dtype=object)
+    present = expected.notna()
+    assert decoded[~present].isna().all()
+    assert [str(v) for v in decoded[present]] == [str(v) for v in expected[present]]
+    assert kind_named(name).has_levels == bool(spec.levels)
+
+
+@pytest.mark.parametrize(
+    ("cells", "kind"),
+    [
+        ([0, 1, 1, 0], "binary"),  # also whole numbers >= 0: binary is tried before count
+        ([0, 2, 5, 1], "count"),  # also > 0 but for one: count before positive
+        ([1, 2, 5, 3], "count"),  # all > 0 too
+        ([1.5, 2, 5, 3], "positive"),
+        (["true", "false", "true", "TRUE"], "binary"),
+        (["a", "b", "c", "a"], "categorical"),
+    ],
+)
+def test_the_first_kind_in_inference_order_that_claims_a_column_wins(cells, kind):
+    assert infer_schema(pd.DataFrame({"c": cells})).columns[0].kind == kind
+
+
+def test_a_numeric_column_with_a_stray_word_is_claimed_by_no_kind_and_named():
+    with pytest.raises(DataError, match="text 'oops' in numeric column 'c' at row 10"):
+        infer_schema(pd.DataFrame({"c": [str(v) for v in range(9)] + ["oops"] + [str(v) for v in range(10)]}))
+
+
+# --- a kind from the test suite alone -------------------------------------------------------------------
+
+
+def _logit(values):
+    return np.log(values) - np.log1p(-values)
+
+
+class ProportionKind(NumberKind):
+    """Numbers strictly between 0 and 1, standardised on the logit scale; only taken when a schema
+    file names it (no inference rank), so inference of other columns stays as it is."""
+
+    name = "proportion"
+
+    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
+        return [((values <= 0) | (values >= 1), "a value outside (0, 1) (the column holds proportions)")]
+
+    def model_scale(self, values: np.ndarray) -> np.ndarray:
+        return _logit(values[(values > 0) & (values < 1)])
+
+
+class BetaHead(DistributionHead):
+    param_constraints = {
+        "concentration1": constraints.softplus_positive,
+        "concentration0": constraints.softplus_positive,
+    }
+
+    def make_distribution(self, concentration1, concentration0):
+        return dist.Beta(concentration1, concentration0)
+
+
+class BetaFamily(ScalarFamily):
+    name, kind, safe_fill, default_for_kind = "beta", "proportion", 0.5, True
+
+    def make_head(self, in_features, columns):
+        return BetaHead(in_features, (len(columns),))
+
+    def distribution(self, params, constants):
+        return dist.Beta(params["concentration1"], params["concentration0"])
+
+    def standard_scale(self, values):
+        return torch.logit(values.clamp(1e-6, 1 - 1e-6))
+
+
+@pytest.fixture
+def proportions():
+    kind, family = register_kind(ProportionKind()), register_family(BetaFamily())
+    yield kind, family
+    unregister_family(family.name)
+    unregister_kind(kind.name)
+
+
+def test_without_the_fixture_the_kind_is_unknown():
+    assert "proportion" not in KINDS
+    with pytest.raises(DataError, match="unknown kind 'proportion'"):
+        infer_schema(pd.DataFrame({"c": [0.5]}), {"c": {"kind": "proportion"}})
+
+
+def test_a_kind_added_by_the_tests_is_checked_encoded_and_trained(proportions):
+    rng = np.random.default_rng(0)
+    share = rng.beta(2, 5, size=120)
+    table = pd.DataFrame({"share": share, "size": share * 10 + rng.normal(size=120)})
+    schema = fit_schema(infer_schema(table, {"share": {"kind": "proportion"}}), table)
+    assert [(c.kind, c.family) for c in schema.columns] == [("proportion", "beta"), ("real", "normal")]
+    assert schema.columns[0].center == pytest.approx(_logit(share).mean())
+    with pytest.raises(DataError, match="a value outside \\(0, 1\\) .* at row 2"):
+        encode_table(schema, pd.DataFrame({"share": [0.5, 1.5], "size": [1.0, 2.0]}))
+
+    encoded = encode_table(schema, table)
+    torch.manual_seed(0)
+    model = TabularVAE(TabularVAEConfig(schema.to_dict(), z_dim=2, hidden=(16,)))
+    result = fit(
+        model,
+        (encoded.values[:100], encoded.observed[:100]),
+        (encoded.values[100:], encoded.observed[100:]),
+        TrainConfig(epochs=2, batch_size=25, progress_bar=False),
+    )
+    assert np.isfinite([row["val_elbo"] for row in result.history]).all()
+    sampled = decode_table(schema, model.sample(200, generator=torch.Generator().manual_seed(0)))
+    assert ((sampled["share"] > 0) & (sampled["share"] < 1)).all()
