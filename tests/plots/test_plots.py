@@ -480,7 +480,7 @@ def test_table_figures_bound_their_work_by_what_they_show() -> None:
     figure = vaekit.plots.column_marginals(wide, wide, kinds=dict.fromkeys(wide.columns, "real"))
     assert len(figure.axes) == MAX_PANELS and "10 more not drawn" in figure._suptitle.get_text()
     levels = pd.DataFrame({"t": ["x" * 100_000] * 5 + [f"level {k}" for k in range(200)]})
-    figure = vaekit.plots.column_marginals(levels, levels, kinds={"t": "categorical"})
+    figure = vaekit.plots.column_marginals(levels, levels, kinds={"t": "categorical"}, with_levels={"t"})
     labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
     assert len(labels) == MAX_LEVELS_SHOWN and max(map(len, labels)) <= MAX_LABEL_CHARS
     assert ("x" * (MAX_LABEL_CHARS - 3) + "...") in labels  # the most frequent level is drawn, cut

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +40,12 @@ def _subset(table: pd.DataFrame, rows: int = MAX_POINTS) -> pd.DataFrame:
 
 
 def column_marginals(
-    data: pd.DataFrame, model: pd.DataFrame, *, kinds: Mapping[str, str], title: str | None = None
+    data: pd.DataFrame,
+    model: pd.DataFrame,
+    *,
+    kinds: Mapping[str, str],
+    with_levels: Collection[str] = (),
+    title: str | None = None,
 ) -> Figure:
     """One panel per column: a histogram of data and model values (numeric), or bars of level shares.
 
@@ -52,7 +57,10 @@ def column_marginals(
     data, model:
         Tables with the same columns (held-out rows and synthetic rows); missing cells are skipped.
     kinds:
-        Each column's kind (``real``, ``positive``, ``count``, ``binary``, ``categorical``).
+        Each column to draw, in order, with the name of its kind for the panel's title.
+    with_levels:
+        The columns that hold levels, drawn as bars of their shares; the others hold numbers, drawn
+        as histograms (what each column's kind says: ``vaekit.data.tabular.ColumnKind.has_levels``).
     """
     columns = list(kinds)
     if not columns:
@@ -65,7 +73,7 @@ def column_marginals(
     for position, name in enumerate(columns):
         ax = figure.add_subplot(nrows, ncols, position + 1)
         a, b = data[name].dropna(), model[name].dropna()
-        if kinds[name] in ("binary", "categorical"):
+        if name in with_levels:
             counts_a = a.astype(str).value_counts(normalize=True)
             counts_b = b.astype(str).value_counts(normalize=True)
             both = counts_a.add(counts_b, fill_value=0).sort_values(ascending=False, kind="stable")

@@ -309,7 +309,12 @@ def write_tabular_figures(
     encoded = encode_table(schema, test)
     real = decode_table(schema, encoded.values, encoded.observed)
     written["marginals"] = plots.save_figure(
-        plots.column_marginals(real, synthetic, kinds={c.name: c.kind for c in schema.columns}),
+        plots.column_marginals(
+            real,
+            synthetic,
+            kinds={c.name: c.kind for c in schema.columns},
+            with_levels={c.name for c in schema.columns if kind_named(c.kind).has_levels},
+        ),
         run.figures / "marginals.png",
     )
     numeric = [c.name for c in schema.columns if not kind_named(c.kind).has_levels][:5]
