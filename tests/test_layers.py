@@ -11,18 +11,31 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "vaekit"
 
 # For each layer, the vaekit modules it may import (its own package always allowed).
 ALLOWED = {
+    # Which process this is under distributed training: data, inference and runs all ask it.
+    "_distributed": set(),
     "nn": set(),
     "heads": {"distributions"},
     "distributions": set(),
     "models": {"nn", "heads", "distributions", "schema"},
     "schema": {"errors"},
-    "inference": {"models", "errors", "_io"},
+    "inference": {"models", "errors", "_io", "_distributed"},
     "evaluation": {"models", "inference"},  # the importance weights training and evaluation share
     "data": {"errors", "_io", "schema"},
     "plots": {"errors", "_io"},  # its own error type (a missing Graphviz), and atomic writes
     # The automatic guide builds on the anatomy and hands training an objective; nothing imports it.
     "auto": {"nn", "heads", "models", "inference", "errors"},
-    "runs": {"_io", "_version", "data", "errors", "evaluation", "inference", "models", "plots", "schema"},
+    "runs": {
+        "_distributed",
+        "_io",
+        "_version",
+        "data",
+        "errors",
+        "evaluation",
+        "inference",
+        "models",
+        "plots",
+        "schema",
+    },
 }
 
 

@@ -537,8 +537,8 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
     """
     import json
 
+    from vaekit._distributed import is_global_zero
     from vaekit.errors import VaekitError
-    from vaekit.inference.distributed import is_global_zero
     from vaekit.inference.training import last_checkpoint
 
     if args.resume is None:
@@ -627,8 +627,8 @@ def _begin_run(run_dir: Path, args: argparse.Namespace, command: str, resume: bo
     The old run is deleted once the new one has a checkpoint, and put back if the command fails
     before (see :class:`vaekit.runs.folder.RunFolder`).
     """
+    from vaekit._distributed import is_global_zero
     from vaekit._io import atomic_write_json
-    from vaekit.inference.distributed import is_global_zero
 
     if not is_global_zero():
         return

@@ -21,10 +21,10 @@ import pyro
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from vaekit._distributed import rank_and_world_size
 from vaekit._io import atomic_torch_save, atomic_write_text, safe_torch_load
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference.config import TrainConfig
-from vaekit.inference.distributed import rank_and_world_size
 from vaekit.inference.losses import TermwiseELBO
 from vaekit.inference.objectives import (
     Batch,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vaekit._distributed import is_global_zero
 from vaekit._io import atomic_write_json
 from vaekit._version import __version__
 from vaekit.data.sequences import (
@@ -28,7 +29,6 @@ from vaekit.data.tabular import read_table
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import LikelihoodEstimate, estimate_log_likelihood
 from vaekit.inference import TrainConfig, fit
-from vaekit.inference.distributed import is_global_zero
 from vaekit.models import SequenceVAE, SequenceVAEConfig
 from vaekit.runs.store import (
     Run,

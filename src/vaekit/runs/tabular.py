@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vaekit._distributed import is_global_zero
 from vaekit._io import atomic_write, atomic_write_json
 from vaekit._version import __version__
 from vaekit.data import streaming
@@ -31,7 +32,6 @@ from vaekit.data.tabular import (
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import TrainConfig, fit
-from vaekit.inference.distributed import is_global_zero
 from vaekit.models import TabularVAE, TabularVAEConfig
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config
