@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ ALLOWED = {
     "distributions": set(),
     "models": {"nn", "heads", "distributions", "schema"},
     "schema": {"errors"},
-    "inference": {"models", "errors", "_io", "_distributed"},
-    "evaluation": {"models", "inference"},  # the importance weights training and evaluation share
+    "inference": {"models", "errors", "_io", "_distributed", "importance"},
+    # The importance weights of a guide, which training (the IWAE objective) and evaluation share.
+    "importance": set(),
+    "evaluation": {"models", "importance"},
     "data": {"errors", "_io", "schema"},
     "plots": {"errors", "_io"},  # its own error type (a missing Graphviz), and atomic writes
     # The automatic guide builds on the anatomy and hands training an objective; nothing imports it.
@@ -37,6 +40,24 @@ ALLOWED = {
         "schema",
     },
 }
+
+# Low-level modules every layer may lean on: beyond the standard library, only these packages, so
+# that importing them never pulls in Lightning, pandas or the rest of vaekit.
+LOW_LEVEL_PACKAGES = {
+    "_distributed": {"torch"},
+    "importance": {"torch", "pyro"},
+}
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
 
 
 def _vaekit_imports(path: Path) -> set[str]:
@@ -70,3 +91,10 @@ def test_only_the_cli_parses_arguments():
         if "cli" in path.relative_to(PACKAGE).parts:
             continue
         assert "argparse" not in path.read_text(), f"{path.relative_to(PACKAGE)} uses argparse"
+
+
+@pytest.mark.parametrize("module", sorted(LOW_LEVEL_PACKAGES))
+def test_low_level_modules_need_only_the_standard_library_and_their_packages(module):
+    imported = _top_level_imports(PACKAGE / f"{module}.py")
+    outside = imported - set(sys.stdlib_module_names) - LOW_LEVEL_PACKAGES[module]
+    assert not outside, f"{module}.py imports {sorted(outside)}"

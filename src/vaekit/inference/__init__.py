@@ -1,7 +1,7 @@
 """Inference: ELBO losses with their terms, and the Lightning training loop around them."""
 
+from vaekit.importance import log_importance_weights as log_importance_weights
 from vaekit.inference.config import TrainConfig as TrainConfig
-from vaekit.inference.importance import log_importance_weights as log_importance_weights
 from vaekit.inference.losses import ELBOEstimate as ELBOEstimate
 from vaekit.inference.losses import TermwiseELBO as TermwiseELBO
 from vaekit.inference.objectives import ELBOObjective as ELBOObjective
