@@ -12,17 +12,18 @@ import io
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyro
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader
 
 from vaekit._distributed import rank_and_world_size
 from vaekit._io import atomic_torch_save, atomic_write_text, safe_torch_load
+from vaekit.data.loaders import batch_loader, move_to_device_once
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference.config import TrainConfig
 from vaekit.inference.losses import TermwiseELBO
@@ -36,85 +37,6 @@ from vaekit.inference.objectives import (
 from vaekit.models.base import VAE
 
 BatchTransform = Callable[[Batch], Batch]
-
-
-class _TensorBatches(Dataset):
-    """Rows of in-memory tensors fetched a whole batch at a time.
-
-    Indexing with a tensor of indices returns the batch in one gather per tensor, far cheaper
-    than the default per-example fetch and collate of ``TensorDataset``.
-    """
-
-    def __init__(self, tensors: Sequence[torch.Tensor]) -> None:
-        sizes = {t.shape[0] for t in tensors}
-        if len(sizes) != 1:
-            raise ValueError(f"tensors must have the same number of rows, got {sorted(sizes)}")
-        self.tensors = tuple(tensors)
-
-    def __len__(self) -> int:
-        return self.tensors[0].shape[0]
-
-    def __getitem__(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(t[index] for t in self.tensors)
-
-
-class _BatchIndices(Sampler[torch.Tensor]):
-    """Yields one tensor of row indices per batch: a fresh seeded permutation per epoch, or in order.
-
-    Under distributed training each rank takes every ``world``-th row of the same order (all ranks
-    share the generator's seed), so the ranks see disjoint rows. Training (``shuffle``) pads the
-    order by wrapping around so that every rank takes the same number of steps, as gradient
-    synchronisation needs; evaluation never pads, so each row is scored exactly once.
-    """
-
-    def __init__(
-        self, num_rows: int, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
-    ) -> None:
-        self.num_rows, self.batch_size, self.shuffle, self.generator = (
-            num_rows,
-            batch_size,
-            shuffle,
-            generator,
-        )
-
-    def _rows_of_this_rank(self, order: torch.Tensor) -> torch.Tensor:
-        rank, world = rank_and_world_size()
-        if world == 1:
-            return order
-        if self.shuffle:
-            padded = math.ceil(self.num_rows / world) * world
-            order = order.repeat(math.ceil(padded / max(self.num_rows, 1)))[:padded]
-        return order[rank::world]
-
-    def __len__(self) -> int:
-        rank, world = rank_and_world_size()
-        if world == 1:
-            rows = self.num_rows
-        elif self.shuffle:
-            rows = math.ceil(self.num_rows / world)
-        else:
-            rows = len(range(rank, self.num_rows, world))
-        return math.ceil(rows / self.batch_size)
-
-    def __iter__(self) -> Iterator[torch.Tensor]:
-        if self.shuffle:
-            order = torch.randperm(self.num_rows, generator=self.generator)
-        else:
-            order = torch.arange(self.num_rows)
-        return iter(self._rows_of_this_rank(order).split(self.batch_size))
-
-
-def batch_loader(
-    tensors: Sequence[torch.Tensor],
-    batch_size: int,
-    *,
-    shuffle: bool,
-    generator: torch.Generator | None = None,
-) -> DataLoader:
-    """A ``DataLoader`` of whole batches of in-memory tensors (no worker processes needed)."""
-    dataset = _TensorBatches(tensors)
-    sampler = _BatchIndices(len(dataset), batch_size, shuffle=shuffle, generator=generator)
-    return DataLoader(dataset, sampler=sampler, batch_size=None)
 
 
 #: Added to the seed of the validation draws, so that they are not the first training draws again.
@@ -623,7 +545,7 @@ def fit(
             f"strategy {config.strategy!r}: {message[:300]}"
         ) from None
     _check_rows_per_process(trainer.world_size, train, val)
-    _move_to_device_once(trainer.strategy.root_device, train_loader, val_loader)
+    move_to_device_once(trainer.strategy.root_device, train_loader, val_loader)
     # Lightning's deterministic mode switches PyTorch's global flag on; leave it as the caller had it.
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     with warnings.catch_warnings():
@@ -706,33 +628,6 @@ def last_checkpoint(run_dir: str | Path) -> Path:
             "a run writes one after its first epoch"
         )
     return path
-
-
-#: Share of the accelerator's free memory the data may take to be moved there once, whole.
-_DEVICE_MEMORY_SHARE = 0.5
-
-
-def _move_to_device_once(device: torch.device, *loaders: Any) -> None:
-    """Put in-memory data sets on the accelerator once, when they fit, instead of every batch.
-
-    Batches are then gathered on the device and Lightning's per-step transfer has nothing to do.
-    Data that would take more than half the free device memory stay on the host.
-    """
-    if device.type == "cpu":
-        return
-    datasets = [
-        loader.dataset
-        for outer in loaders
-        for loader in (outer.iterables.values() if hasattr(outer, "iterables") else [outer])
-        if isinstance(getattr(loader, "dataset", None), _TensorBatches)
-    ]
-    size = sum(t.numel() * t.element_size() for dataset in datasets for t in dataset.tensors)
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        if size > _DEVICE_MEMORY_SHARE * free:
-            return
-    for dataset in datasets:
-        dataset.tensors = tuple(t.to(device) for t in dataset.tensors)
 
 
 def _checkpoint_io() -> Any:
