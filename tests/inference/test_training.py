@@ -10,7 +10,8 @@ import torch
 from vaekit import ImageVAE, ImageVAEConfig, TermwiseELBO, TrainConfig, fit, load_image_dataset
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference import ELBOObjective, StepResult
-from vaekit.inference.training import DIVERGENCE_CHECK_STEPS, build_optimizer
+from vaekit.inference.lightning_module import DIVERGENCE_CHECK_STEPS
+from vaekit.inference.optimizer import build_optimizer
 
 
 @pytest.fixture(scope="module")

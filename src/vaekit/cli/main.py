@@ -539,7 +539,7 @@ def _start_run(args: argparse.Namespace, command: str) -> tuple[argparse.Namespa
 
     from vaekit._distributed import is_global_zero
     from vaekit.errors import VaekitError
-    from vaekit.inference.training import last_checkpoint
+    from vaekit.inference import last_checkpoint
 
     if args.resume is None:
         if args.out is None:
