@@ -13,7 +13,6 @@ import torch
 pytest.importorskip("pyarrow")
 
 from vaekit.cli.main import main  # noqa: E402
-from vaekit.data import streaming  # noqa: E402
 from vaekit.data.streaming import (  # noqa: E402
     ParquetSource,
     StreamingTable,
@@ -22,6 +21,7 @@ from vaekit.data.streaming import (  # noqa: E402
     scan,
     streaming_loader,
 )
+from vaekit.data.streaming import dataset as streaming  # noqa: E402
 from vaekit.data.tabular import encode_table  # noqa: E402
 from vaekit.errors import DataError  # noqa: E402
 
