@@ -3,7 +3,8 @@
 Each model is trained with ``--accelerator gpu`` (and, for comparison, once on the CPU of the same
 machine) on Fashion-MNIST and the tabular reference data; the script reads the run folders'
 metrics and prints examples per second and seconds per epoch. The in-memory data go to the device
-once (``vaekit.inference.training`` moves them when they fit), so the numbers measure the model.
+once (``vaekit.inference.fit`` moves them with ``vaekit.data.loaders.move_to_device_once`` when they
+fit), so the numbers measure the model.
 
     python benchmarks/gpu_throughput.py --data-dir ../shared/data/fashion-mnist --out /tmp/gpu-bench
 

@@ -13,7 +13,6 @@ import torch
 pytest.importorskip("pyarrow")
 
 from vaekit.cli.main import main  # noqa: E402
-from vaekit.data import streaming  # noqa: E402
 from vaekit.data.streaming import (  # noqa: E402
     ParquetSource,
     StreamingTable,
@@ -22,6 +21,8 @@ from vaekit.data.streaming import (  # noqa: E402
     scan,
     streaming_loader,
 )
+from vaekit.data.streaming import dataset as streaming_dataset  # noqa: E402
+from vaekit.data.streaming import encoding as streaming_encoding  # noqa: E402
 from vaekit.data.tabular import encode_table  # noqa: E402
 from vaekit.errors import DataError  # noqa: E402
 
@@ -111,13 +112,13 @@ def test_streamed_values_equal_the_in_memory_encoding(parquet_file, part):
 def test_memory_is_bounded_by_the_buffer_not_the_table(parquet_file, monkeypatch):
     _, _, source, schema = parquet_file
     largest = []
-    encode = streaming.encode_table
+    encode = streaming_encoding.encode_table
 
     def counting(schema, table):
         largest.append(len(table))
         return encode(schema, table)
 
-    monkeypatch.setattr(streaming, "encode_table", counting)
+    monkeypatch.setattr(streaming_encoding, "encode_table", counting)
     dataset = _dataset(source, schema, chunk_rows=100, buffer_rows=400)
     assert len(_rows(list(dataset))) == len(_part_rows("train"))
     assert max(largest) <= 100
@@ -208,7 +209,7 @@ def test_ranks_and_workers_read_disjoint_shares(parquet_file, monkeypatch, world
     per_rank: dict[str, list[list[int]]] = {"train": [], "val": []}
     steps = []
     for rank in range(world):
-        monkeypatch.setattr(streaming, "_distributed", lambda rank=rank: (rank, world))
+        monkeypatch.setattr(streaming_dataset, "rank_and_world_size", lambda rank=rank: (rank, world))
         for name, dataset in (("train", train), ("val", val)):
             rows, batches = [], 0
             for worker in range(workers):
@@ -236,7 +237,7 @@ def test_max_batches_caps_every_rank_alike(parquet_file, monkeypatch):
     dataset = _dataset(source, schema, "train", max_batches=5)
     dataset.workers = 2
     for rank in range(2):
-        monkeypatch.setattr(streaming, "_distributed", lambda rank=rank: (rank, 2))
+        monkeypatch.setattr(streaming_dataset, "rank_and_world_size", lambda rank=rank: (rank, 2))
         out = []
         for worker in range(2):
             info = type("Info", (), {"id": worker, "num_workers": 2})

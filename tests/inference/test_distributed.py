@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from vaekit import TermwiseELBO
-from vaekit.inference.distributed import is_global_zero
+from vaekit._distributed import is_global_zero
 from vaekit.inference.objectives import ELBOObjective
 
 HERE = Path(__file__).parent

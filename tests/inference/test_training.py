@@ -10,7 +10,8 @@ import torch
 from vaekit import ImageVAE, ImageVAEConfig, TermwiseELBO, TrainConfig, fit, load_image_dataset
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.inference import ELBOObjective, StepResult
-from vaekit.inference.training import DIVERGENCE_CHECK_STEPS, batch_loader, build_optimizer
+from vaekit.inference.lightning_module import DIVERGENCE_CHECK_STEPS
+from vaekit.inference.optimizer import build_optimizer
 
 
 @pytest.fixture(scope="module")
@@ -113,16 +114,6 @@ def test_divergence_is_seen_within_the_check_interval_not_at_every_step(digits):
     assert 3 < steps["n"] <= DIVERGENCE_CHECK_STEPS
 
 
-def test_batch_loader_covers_every_row_once_per_epoch():
-    rows = torch.arange(10).float().unsqueeze(1)
-    loader = batch_loader((rows,), 4, shuffle=True, generator=torch.Generator().manual_seed(0))
-    batches = [batch[0] for batch in loader]
-    assert [len(b) for b in batches] == [4, 4, 2]
-    assert sorted(torch.cat(batches).squeeze(1).tolist()) == list(range(10))
-    in_order = [batch[0] for batch in batch_loader((rows,), 4, shuffle=False)]
-    assert torch.equal(torch.cat(in_order), rows)
-
-
 @pytest.mark.parametrize(
     "bad",
     [{"epochs": 0}, {"batch_size": 0}, {"lr": 0.0}, {"val_fraction": 1.0}, {"weight_decay": -0.1}],
@@ -213,26 +204,6 @@ def test_divergence_keeps_the_last_good_checkpoint(digits, tmp_path):
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
 
 
-@pytest.mark.parametrize("num_rows", [10, 11, 13])
-def test_distributed_shards_are_disjoint_and_evaluation_covers_each_row_once(monkeypatch, num_rows):
-    from vaekit.inference import training
-
-    shards = {}
-    for rank in range(2):
-        monkeypatch.setattr(training, "rank_and_world_size", lambda rank=rank: (rank, 2))
-        generator = torch.Generator().manual_seed(0)
-        train = list(training._BatchIndices(num_rows, 4, shuffle=True, generator=generator))
-        evaluation = list(training._BatchIndices(num_rows, 4, shuffle=False))
-        assert len(train) == len(training._BatchIndices(num_rows, 4, shuffle=True))
-        assert len(evaluation) == len(training._BatchIndices(num_rows, 4, shuffle=False))
-        shards[rank] = (torch.cat(train), torch.cat(evaluation))
-    # Training: the same number of steps on both ranks, every row seen, padding by at most one row.
-    assert len(shards[0][0]) == len(shards[1][0]) == -(-num_rows // 2)
-    assert set(torch.cat([shards[0][0], shards[1][0]]).tolist()) == set(range(num_rows))
-    # Evaluation: every row exactly once, no padding.
-    assert sorted(torch.cat([shards[0][1], shards[1][1]]).tolist()) == list(range(num_rows))
-
-
 class _RunsCode:
     """Unpickling this object would call ``Path.touch`` on the marker: code run by loading a file."""
 
@@ -258,24 +229,6 @@ def test_a_crafted_checkpoint_is_refused_before_it_runs_anything(digits, tmp_pat
             resume=True,
         )
     assert not marker.exists()
-
-
-def test_in_memory_data_go_to_the_accelerator_once():
-    from lightning.pytorch.utilities import CombinedLoader
-
-    from vaekit.inference.training import _move_to_device_once
-
-    rows = torch.rand(10, 3)
-    single = batch_loader((rows,), 4, shuffle=False)
-    combined = CombinedLoader(
-        {"a": batch_loader((rows,), 4, shuffle=False), "b": batch_loader((rows,), 4, shuffle=False)}
-    )
-    _move_to_device_once(torch.device("cpu"), single)
-    assert single.dataset.tensors[0].device.type == "cpu"
-    # Any non-CPU device: "meta" stands in for a GPU here, which this machine may not have.
-    _move_to_device_once(torch.device("meta"), single, combined)
-    assert single.dataset.tensors[0].device.type == "meta"
-    assert all(loader.dataset.tensors[0].device.type == "meta" for loader in combined.iterables.values())
 
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])

@@ -1,3 +1,5 @@
+"""``python -m vaekit.cli``: the command line, run as a module."""
+
 import sys
 
 from vaekit.cli.main import main

@@ -168,9 +168,9 @@ def _start_run(kind: ModelKind, args: argparse.Namespace) -> tuple[argparse.Name
     """
     import json
 
+    from vaekit._distributed import is_global_zero
     from vaekit.errors import VaekitError
-    from vaekit.inference.distributed import is_global_zero
-    from vaekit.inference.training import last_checkpoint
+    from vaekit.inference import last_checkpoint
 
     if args.resume is None:
         if args.out is None:
@@ -256,8 +256,8 @@ def _begin_run(kind: ModelKind, run_dir: Path, args: argparse.Namespace, resume:
     The old run is deleted once the new one has a checkpoint, and put back if the command fails
     before (see :class:`vaekit.runs.folder.RunFolder`).
     """
+    from vaekit._distributed import is_global_zero
     from vaekit._io import atomic_write_json
-    from vaekit.inference.distributed import is_global_zero
 
     if not is_global_zero():
         return

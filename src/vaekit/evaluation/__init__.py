@@ -1,4 +1,5 @@
-"""Evaluation: pure functions of a trained model and data."""
+"""Evaluation: pure functions of a trained model and data (the importance weights it shares with
+training live below both, in :mod:`vaekit.importance`)."""
 
 from vaekit.evaluation.classification import accuracy as accuracy
 from vaekit.evaluation.classification import clustering_accuracy as clustering_accuracy

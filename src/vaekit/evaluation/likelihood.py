@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vaekit.inference.importance import log_importance_weights as log_importance_weights
+from vaekit.importance import log_importance_weights as log_importance_weights
 from vaekit.models.base import VAE
 
 

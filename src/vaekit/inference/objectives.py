@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from vaekit.inference.importance import log_importance_weights
+from vaekit.importance import log_importance_weights
 from vaekit.inference.losses import TermwiseELBO
 from vaekit.models.base import VAE
 

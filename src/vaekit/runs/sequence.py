@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vaekit._distributed import is_global_zero
 from vaekit._io import atomic_write_json
 from vaekit.data.sequences import (
     EncodedSequences,
@@ -26,7 +27,6 @@ from vaekit.data.tabular import read_table
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import LikelihoodEstimate, estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
-from vaekit.inference.distributed import is_global_zero
 from vaekit.models import VAE, SequenceVAE, SequenceVAEConfig
 from vaekit.runs.defaults import SEQUENCE_DEFAULTS
 from vaekit.runs.store import Run, load_run, progress_bar, split_train_val, unused_name

@@ -294,8 +294,8 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
     (:func:`vaekit.runs.folder.mark_run_folder`), so that ``--force`` may later replace it. Only the
     global rank 0 writes.
     """
+    from vaekit._distributed import is_global_zero
     from vaekit._io import atomic_write_json
-    from vaekit.inference.distributed import is_global_zero
 
     if resume:
         try:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from vaekit._distributed import is_global_zero
 from vaekit.data import streaming
 from vaekit.data.tabular import (
     EncodedTable,
@@ -34,7 +35,6 @@ from vaekit.data.tabular import (
 )
 from vaekit.errors import VaekitError
 from vaekit.inference import TrainConfig
-from vaekit.inference.distributed import is_global_zero
 from vaekit.runs.store import split_train_val
 from vaekit.runs.training_run import TEST_FRACTION, file_sha256, held_out_split
 from vaekit.schema import Schema

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vaekit._distributed import is_global_zero
 from vaekit._io import atomic_write, atomic_write_json
 from vaekit.data.tabular import EncodedTable, decode_table, encode_table, explain_divergence
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
-from vaekit.inference.distributed import is_global_zero
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config

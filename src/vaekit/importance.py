@@ -4,7 +4,8 @@ For each example, K draws z_k ~ q(z | x) give log-weights log w_k = log p(x, z_k
 Their mean estimates the ELBO; ``logsumexp_k log w_k - log K`` is the importance-weighted bound
 of Burda et al. (2016), a lower bound on log p(x) that tightens as K grows. Training maximises it
 (:class:`~vaekit.inference.objectives.ImportanceWeightedObjective`) and evaluation reports it
-(:mod:`vaekit.evaluation.likelihood`); both use this one function.
+(:mod:`vaekit.evaluation.likelihood`); both use this one function, which lives below both layers
+(it needs only Pyro and torch) so that evaluation does not depend on training.
 """
 
 from __future__ import annotations

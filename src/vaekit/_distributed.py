@@ -1,4 +1,8 @@
-"""Which process this is when Lightning trains on several devices or nodes.
+"""Which process this is when Lightning trains on several devices or nodes: rank and world size.
+
+A low-level module (the standard library and torch only) so that every layer that must know the
+process can ask it: the data loaders shard rows by rank, training sums the ranks' shares, and the
+runs write their folder from rank 0 only.
 
 Under distributed data parallel every process runs the same program: Lightning's launcher starts
 the other ranks as copies of the command, and ``torchrun`` or SLURM start them all. Work before
