@@ -58,6 +58,19 @@ class ImageKind(ModelKind):
         )
         return dataset, source
 
+    def model_config(self, args: Any, dataset: ImageDataset, **fields: Any) -> Any:
+        """The model config the flags ask for, fitted to the image set (``fields``: the kind's own)."""
+        return user_config(
+            self.config_class,
+            image_shape=dataset.image_shape,
+            z_dim=args.z_dim,
+            hidden=args.hidden,
+            encoder=args.encoder,
+            rnn_cell=args.rnn_cell,
+            binarize=args.binarize,
+            **fields,
+        )
+
     def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
         from vaekit import plots
 
@@ -114,15 +127,7 @@ class ImageVAEKind(ImageKind):
         args = request.args
         train_config = train_config_from(args)
         dataset, data_settings = self.load_data(args)
-        model_config = user_config(
-            ImageVAEConfig,
-            image_shape=dataset.image_shape,
-            z_dim=args.z_dim,
-            hidden=args.hidden,
-            encoder=args.encoder,
-            rnn_cell=args.rnn_cell,
-            binarize=args.binarize,
-        )
+        model_config = self.model_config(args, dataset)
         request.begin()
         return train_image_vae(
             dataset,

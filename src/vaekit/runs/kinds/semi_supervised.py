@@ -19,7 +19,6 @@ from vaekit.runs.kinds.flags import (
     non_negative_float,
     non_negative_int,
     train_config_from,
-    user_config,
 )
 from vaekit.runs.kinds.image import EXAMPLE_ROWS, ImageKind
 from vaekit.runs.registry import TrainRequest
@@ -96,16 +95,7 @@ class SemiSupervisedKind(ImageKind):
             )
         train_config = train_config_from(args)
         dataset, data_settings = self.load_data(args)
-        model_config = user_config(
-            SemiSupervisedVAEConfig,
-            image_shape=dataset.image_shape,
-            num_classes=dataset.num_classes,
-            z_dim=args.z_dim,
-            hidden=args.hidden,
-            encoder=args.encoder,
-            rnn_cell=args.rnn_cell,
-            binarize=args.binarize,
-        )
+        model_config = self.model_config(args, dataset, num_classes=dataset.num_classes)
         num_train = len(
             split_train_val(len(dataset.train_images), train_config.val_fraction, train_config.seed)[0]
         )
