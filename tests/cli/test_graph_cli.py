@@ -154,3 +154,13 @@ def test_the_demo_goes_on_without_graphviz_and_says_why_in_one_line(run_dirs, mo
     assert err.startswith("vaekit: the report has no plate diagrams: ") and err.count("\n") == 1
     assert 'pip install "vaekit[graph]"' in err
     assert not any((run.figures / f"{DIAGRAM}.png").exists() for run in runs.values())
+
+
+@needs_dot
+def test_graph_refuses_an_output_it_cannot_write(run_dirs, capsys) -> None:
+    assert main(["graph", str(run_dirs["tabular-vae"]), "--out", "/proc/vaekit-model.svg"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("vaekit: error: --out /proc/vaekit-model.svg cannot be written")
+        and err.count("\n") == 1
+    )

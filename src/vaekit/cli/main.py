@@ -433,6 +433,7 @@ def _graph(args: argparse.Namespace) -> int:
     run = load_run(args.run_dir)
     require_graphviz()
     require_dot()
+    _check_output(out, run_dir=args.run_dir)
     print(write_model_graph(run, out, format=picture_format))
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,8 +49,9 @@ class ImageKind(ModelKind):
 
     def load_data(self, args: Any) -> tuple[ImageDataset, ImageSource]:
         """The image set the flags name, and where ``config.json`` records to find it again."""
+        # Loaded as given, so that a message names the data as the user wrote it; stored resolved.
+        dataset = ImageSource(args.data, args.data_dir).load(download=args.download)
         source = ImageSource.given(args.data, args.data_dir)
-        dataset = source.load(download=args.download)
         print(
             f"data: {dataset.name} from {dataset.source}: {len(dataset.train_images)} training and "
             f"{len(dataset.test_images)} test images of shape {dataset.image_shape}",
@@ -71,7 +72,16 @@ class ImageKind(ModelKind):
             **fields,
         )
 
-    def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
+    def write_samples(
+        self,
+        run: Run,
+        out: Path,
+        *,
+        num_samples: int,
+        seed: int,
+        label: int | None = None,
+        conditions: Sequence[str] = (),
+    ) -> Path:
         from vaekit import plots
 
         if num_samples > plots.MAX_GRID_IMAGES:
