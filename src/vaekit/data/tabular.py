@@ -49,11 +49,18 @@ import numpy as np
 import pandas as pd
 import torch
 
+from vaekit.data.cells import (
+    _BINARY_PAIRS,
+    _first_bad_row,
+    _is_canonical_number,
+    _level_sort_key,
+    _level_text,
+    _numbers,
+)
+from vaekit.data.cells import quote_cell as quote_cell
 from vaekit.errors import DataError, VaekitWarning
 from vaekit.schema import ColumnSpec, Schema, family_declaration
 
-#: Pairs of words read as the two levels of a binary column (compared in lower case).
-_BINARY_PAIRS = (("false", "true"), ("no", "yes"), ("n", "y"), ("f", "t"), ("0", "1"))
 _NUMERIC_SHARE_FOR_TYPO = 0.9
 #: Longest level of a binary or categorical column, in characters: a longer cell is free text, which a
 #: categorical column cannot model, and it would be stored in every run file and drawn in every figure.
@@ -68,17 +75,6 @@ MAX_REAL_MAGNITUDE = 1e15
 IDENTIFIER_MINIMUM = 1e9
 _IDENTIFIER_DISTINCT_SHARE = 0.9
 _IDENTIFIER_MINIMUM_VALUES = 20
-#: Characters of a cell quoted in an error message.
-_QUOTED_CHARS = 60
-
-
-def quote_cell(value: Any, limit: int = _QUOTED_CHARS) -> str:
-    """``repr`` of a cell for a one-line message, cut to about ``limit`` characters with its length."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    length = len(value) if isinstance(value, str) else len(text)
-    return f"{text[:limit]}... ({length:,} characters)"
 
 
 # --- reading tables and schema files -------------------------------------------------------------
@@ -263,22 +259,6 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
 # --- inference -------------------------------------------------------------------------------------
 
 
-def _numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Values parsed as numbers (NaN where not) and the mask of present cells."""
-    present = column.notna()
-    if pd.api.types.is_bool_dtype(column):
-        return column.astype(float), present
-    if pd.api.types.is_numeric_dtype(column):
-        return column.astype(float), present
-    text = column.astype("string").str.strip()
-    present = text.notna() & (text != "")
-    return pd.to_numeric(text.where(present), errors="coerce"), present
-
-
-def _first_bad_row(bad: pd.Series) -> int:
-    return int(np.flatnonzero(bad.to_numpy())[0])
-
-
 def _infer_kind(name: str, column: pd.Series) -> str:
     """The first registered kind, in inference order, that claims the column's cells."""
     numbers, present = _numbers(column)
@@ -421,40 +401,6 @@ def _levels_of(name: str, column: pd.Series, kind: LevelKind) -> tuple[str, ...]
     return kind.checked_levels(name, tuple(levels))
 
 
-def _level_sort_key(level: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(level), level)
-    except ValueError:
-        return (1, 0.0, level.lower())
-
-
-def _format_number(value: float) -> str:
-    """A number as level text without losing digits: whole numbers as integers, others exactly."""
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _level_text(column: pd.Series, *, binary: bool = False) -> pd.Series:
-    """Cells as level text. Numbers become exact text; text stays as written (so '02139' keeps its
-    zero), except that the words of a binary pair (yes/no, true/false...) are compared in lower case
-    and, in a binary column, numbers written as text are compared as numbers ('1.0' is '1')."""
-    if pd.api.types.is_bool_dtype(column):
-        return column.map(lambda v: ("true" if v else "false") if pd.notna(v) else None).astype("string")
-    if pd.api.types.is_numeric_dtype(column):
-        return column.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
-    text = column.astype("string").str.strip()
-    text = text.where(text != "")
-    lowered = text.str.lower()
-    paired = lowered.isin([word for pair in _BINARY_PAIRS for word in pair])
-    text = text.where(~paired, lowered)
-    if binary:
-        numbers = pd.to_numeric(text, errors="coerce")
-        canonical = numbers.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
-        text = text.where(numbers.isna(), canonical)
-    return text
-
-
 def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
     """Learn levels and scales of each column from training data (validating every cell)."""
     missing = [name for name in schema.names if name not in table.columns]
@@ -593,16 +539,6 @@ def decode_table(schema: Schema, values: torch.Tensor | np.ndarray, observed: An
             series = series.where(np.asarray(observed)[:, j])
         columns[spec.name] = series
     return pd.DataFrame(columns)
-
-
-def _is_canonical_number(text: str) -> bool:
-    """Whether ``text`` is a finite number written as vaekit writes numbers (so that '501' is and
-    '00501', '+5', '1.50' and '1e3' are not): only such levels may be given back as numbers."""
-    try:
-        value = float(text)
-    except ValueError:
-        return False
-    return math.isfinite(value) and _format_number(value) == text
 
 
 def safe_fill(spec: ColumnSpec) -> float:
