@@ -1,4 +1,4 @@
-"""Tables: column kinds, schemas (inferred or read from a file), encoding and validation.
+"""Tables: schemas inferred from a table and fitted to it, and tables encoded as tensors and back.
 
 A schema names each column's *kind* (what the values are) and *family* (the likelihood that
 models them):
@@ -31,6 +31,12 @@ Each kind is a registered :class:`ColumnKind` (see :func:`register_kind`): its i
 its checks, how its cells become numbers and how they are decoded back; the functions of this
 module loop over the registered kinds and name none. Its likelihood families are registered on
 the model side (:mod:`vaekit.models.families`).
+
+The rest of the tabular path lives beside this module, and every name of it can still be imported
+from here: the kinds and their registry in :mod:`~vaekit.data.column_kinds`, reading tables and
+schema files (:func:`read_table`, :func:`read_schema_file`) in :mod:`~vaekit.data.table_files`, the
+cell helpers they share in :mod:`~vaekit.data.cells`, and the reference data with a known density
+(:func:`seed_table`, :func:`seed_log_density`) in :mod:`~vaekit.data.seed_data`.
 """
 
 from __future__ import annotations
