@@ -2,9 +2,12 @@
 
 * **Images** (:mod:`~vaekit.data.images`, :mod:`~vaekit.data.idx`): scikit-learn's digits, MNIST,
   Fashion-MNIST and any folder of IDX files, as an :class:`ImageDataset` of ``[0, 1]`` tensors.
-* **Tables** (:mod:`~vaekit.data.tabular`): CSV or Parquet files, each column's kind and family
+* **Tables** (:mod:`~vaekit.data.tabular`): CSV or Parquet files (read by
+  :mod:`~vaekit.data.table_files`), each column's kind (:mod:`~vaekit.data.column_kinds`) and family
   inferred or read from a schema file (:func:`infer_schema`, :func:`fit_schema`), encoded as values
-  and an observed mask (:func:`encode_table`) and decoded back (:func:`decode_table`).
+  and an observed mask (:func:`encode_table`) and decoded back (:func:`decode_table`); cells are read
+  as numbers or levels by :mod:`~vaekit.data.cells`, and :mod:`~vaekit.data.seed_data` draws
+  reference data with a known density (:func:`seed_table`).
 * **Sequences** (:mod:`~vaekit.data.sequences`): long tables of id, time and value columns, checked,
   padded to the longest sequence (:func:`encode_sequences`) and decoded back.
 * **Streaming** (:mod:`~vaekit.data.streaming`): tables larger than memory, read from Parquet chunk by
@@ -25,6 +28,7 @@ from vaekit.data.images import load_digits_dataset as load_digits_dataset
 from vaekit.data.images import load_idx_folder as load_idx_folder
 from vaekit.data.images import load_image_dataset as load_image_dataset
 from vaekit.data.loaders import batch_loader as batch_loader
+from vaekit.data.seed_data import seed_table as seed_table
 from vaekit.data.sequences import EncodedSequences as EncodedSequences
 from vaekit.data.sequences import SequenceColumns as SequenceColumns
 from vaekit.data.sequences import decode_sequences as decode_sequences
@@ -36,14 +40,13 @@ from vaekit.data.streaming import StreamingTable as StreamingTable
 from vaekit.data.streaming import StreamSplit as StreamSplit
 from vaekit.data.streaming import infer_stream_schema as infer_stream_schema
 from vaekit.data.streaming import streaming_loader as streaming_loader
+from vaekit.data.table_files import read_schema_file as read_schema_file
+from vaekit.data.table_files import read_table as read_table
 from vaekit.data.tabular import EncodedTable as EncodedTable
 from vaekit.data.tabular import decode_table as decode_table
 from vaekit.data.tabular import encode_table as encode_table
 from vaekit.data.tabular import fit_schema as fit_schema
 from vaekit.data.tabular import infer_schema as infer_schema
-from vaekit.data.tabular import read_schema_file as read_schema_file
-from vaekit.data.tabular import read_table as read_table
-from vaekit.data.tabular import seed_table as seed_table
 
 __all__ = [
     "DATASET_NAMES",

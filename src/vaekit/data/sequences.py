@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vaekit.data.tabular import decode_table, encode_table, fit_schema, kind_named, quote_cell, safe_fill
+from vaekit.data.cells import quote_cell
+from vaekit.data.column_kinds import kind_named
+from vaekit.data.tabular import decode_table, encode_table, fit_schema, safe_fill
 from vaekit.errors import DataError, VaekitWarning
 from vaekit.schema import ColumnSpec, Schema
 

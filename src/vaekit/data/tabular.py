@@ -1,4 +1,4 @@
-"""Tables: column kinds, schemas (inferred or read from a file), encoding and validation.
+"""Tables: schemas inferred from a table and fitted to it, and tables encoded as tensors and back.
 
 A schema names each column's *kind* (what the values are) and *family* (the likelihood that
 models them):
@@ -31,252 +31,59 @@ Each kind is a registered :class:`ColumnKind` (see :func:`register_kind`): its i
 its checks, how its cells become numbers and how they are decoded back; the functions of this
 module loop over the registered kinds and name none. Its likelihood families are registered on
 the model side (:mod:`vaekit.models.families`).
+
+The rest of the tabular path lives beside this module, and every name of it can still be imported
+from here: the kinds and their registry in :mod:`~vaekit.data.column_kinds`, reading tables and
+schema files (:func:`read_table`, :func:`read_schema_file`) in :mod:`~vaekit.data.table_files`, the
+cell helpers they share in :mod:`~vaekit.data.cells`, and the reference data with a known density
+(:func:`seed_table`, :func:`seed_log_density`) in :mod:`~vaekit.data.seed_data`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import warnings
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from vaekit.data.cells import _first_bad_row, _numbers
+from vaekit.data.cells import quote_cell as quote_cell
+from vaekit.data.column_kinds import MAX_COUNT as MAX_COUNT
+from vaekit.data.column_kinds import MAX_LEVEL_CHARS as MAX_LEVEL_CHARS
+from vaekit.data.column_kinds import MAX_REAL_MAGNITUDE as MAX_REAL_MAGNITUDE
+from vaekit.data.column_kinds import BinaryKind as BinaryKind
+from vaekit.data.column_kinds import CategoricalKind as CategoricalKind
+from vaekit.data.column_kinds import ColumnKind as ColumnKind
+from vaekit.data.column_kinds import CountKind as CountKind
+from vaekit.data.column_kinds import LevelKind as LevelKind
+from vaekit.data.column_kinds import NumberKind as NumberKind
+from vaekit.data.column_kinds import PositiveKind as PositiveKind
+from vaekit.data.column_kinds import RealKind as RealKind
+from vaekit.data.column_kinds import ValueCheck as ValueCheck
+from vaekit.data.column_kinds import kind_named as kind_named
+from vaekit.data.column_kinds import register_kind as register_kind
+from vaekit.data.column_kinds import registered_kinds as registered_kinds
+from vaekit.data.column_kinds import unregister_kind as unregister_kind
+from vaekit.data.seed_data import SeedDataParameters as SeedDataParameters
+from vaekit.data.seed_data import seed_log_density as seed_log_density
+from vaekit.data.seed_data import seed_table as seed_table
+from vaekit.data.table_files import read_schema_file as read_schema_file
+from vaekit.data.table_files import read_table as read_table
 from vaekit.errors import DataError, VaekitWarning
 from vaekit.schema import ColumnSpec, Schema, family_declaration
 
-#: Pairs of words read as the two levels of a binary column (compared in lower case).
-_BINARY_PAIRS = (("false", "true"), ("no", "yes"), ("n", "y"), ("f", "t"), ("0", "1"))
-_NUMERIC_SHARE_FOR_TYPO = 0.9
-#: Longest level of a binary or categorical column, in characters: a longer cell is free text, which a
-#: categorical column cannot model, and it would be stored in every run file and drawn in every figure.
-MAX_LEVEL_CHARS = 1000
-#: Largest count, and largest magnitude of a real value: beyond, whole numbers are not counts (ids,
-#: amounts in tiny units) and a real column's squared deviations overflow the model's 32-bit floats.
-#: Positive columns are modelled on the log scale and take any value up to 3.4e38.
-MAX_COUNT = 1e15
-MAX_REAL_MAGNITUDE = 1e15
 #: Whole numbers of at least this size, almost all distinct, are identifiers or time stamps (epoch
 #: seconds have 10 digits, nanoseconds 19), not quantities: see :func:`identifier_columns`.
 IDENTIFIER_MINIMUM = 1e9
 _IDENTIFIER_DISTINCT_SHARE = 0.9
 _IDENTIFIER_MINIMUM_VALUES = 20
-#: Characters of a cell quoted in an error message.
-_QUOTED_CHARS = 60
-
-
-def quote_cell(value: Any, limit: int = _QUOTED_CHARS) -> str:
-    """``repr`` of a cell for a one-line message, cut to about ``limit`` characters with its length."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    length = len(value) if isinstance(value, str) else len(text)
-    return f"{text[:limit]}... ({length:,} characters)"
-
-
-# --- reading tables and schema files -------------------------------------------------------------
-
-
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV file (or a Parquet file, when pyarrow is installed) into a DataFrame.
-
-    Empty cells become NaN; every other cell keeps its text until the schema decides what it is.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"table not found: {path}")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            table = pd.read_parquet(path)
-        except ImportError:
-            raise DataError(f"reading {path} needs pyarrow: pip install pyarrow") from None
-        except Exception as error:  # pyarrow raises many types for a bad file
-            raise DataError(f"cannot read Parquet file {path}: {_first_line(error)}") from None
-        if table.shape[0] == 0:
-            raise DataError(f"Parquet file {path} has no rows")
-        return _check_cells(path, table)
-    _check_header(path)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            # index_col=False: a row with a trailing comma must not shift its values into another column.
-            table = pd.read_csv(path, dtype=str, index_col=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty: it has no header and no rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot parse {path} as CSV: {_first_line(error)}") from None
-    for warning in caught:
-        if issubclass(warning.category, pd.errors.ParserWarning):
-            # pandas warns, and drops the extra cells, when a row has more fields than the header.
-            _check_row_lengths(path, table.shape[1])
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    if table.shape[0] == 0:
-        raise DataError(f"{path} has a header but no rows")
-    return table
-
-
-def _first_line(error: BaseException) -> str:
-    """An exception's message cut to its first line, for one-line errors."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
-def _check_header(path: Path) -> None:
-    """Refuse binary files and repeated column names, which pandas would silently rename."""
-    import csv
-
-    try:
-        with open(path, "rb") as stream:
-            offset = 0
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                if b"\0" in block:
-                    at = offset + block.index(b"\0")
-                    raise DataError(
-                        f"{path} holds a NUL byte at offset {at}: it is not a UTF-8 CSV file "
-                        "(a binary file, or UTF-16 text?)"
-                    )
-                offset += len(block)
-        # utf-8-sig: a byte order mark is not part of the first name (pandas drops it too).
-        with open(path, newline="", encoding="utf-8-sig") as stream:
-            header = next(csv.reader(stream), [])
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text") from None
-    except csv.Error as error:
-        raise DataError(f"cannot parse {path} as CSV: {error}") from None
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror or error}") from None
-    names = [name.strip() for name in header]
-    if len(names) == 1:
-        for separator, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
-            if separator in names[0]:
-                raise DataError(
-                    f"{path} reads as a single column named {quote_cell(names[0], 40)}: its header is "
-                    f"separated by {word}, and vaekit reads comma-separated files; write it with commas "
-                    "(pandas: pd.read_csv(path, sep=None, engine='python').to_csv(new_path, index=False))"
-                )
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        shown = ", ".join(name if name.isprintable() and name else repr(name) for name in repeated)
-        raise DataError(f"{path} repeats these column names: {shown}")
-
-
-def _check_row_lengths(path: Path, width: int) -> None:
-    """Refuse a row with more cells than the header names columns (empty extra cells are harmless)."""
-    import csv
-
-    with open(path, newline="", encoding="utf-8") as stream:
-        reader = csv.reader(stream, skipinitialspace=True)
-        try:
-            next(reader, None)
-            for fields in reader:
-                if any(field.strip() for field in fields[width:]):
-                    raise DataError(
-                        f"{path}: line {reader.line_num} has {len(fields)} cells but the header names "
-                        f"{width} columns; remove the extra cells or name their columns in the header"
-                    )
-        except csv.Error as error:
-            raise DataError(f"cannot parse {path} as CSV: {error}") from None
-
-
-def _check_cells(path: Path, table: pd.DataFrame) -> pd.DataFrame:
-    """Refuse Parquet columns of bytes, lists or records: a cell is a number, text or true/false."""
-    for name in table.columns:
-        column = table[name]
-        if column.dtype != object:
-            continue
-        nested = column.map(lambda cell: isinstance(cell, bytes | bytearray | list | dict | np.ndarray))
-        if nested.any():
-            row = _first_bad_row(nested.astype(bool))
-            raise DataError(
-                f"Parquet file {path}: column {name!r} holds {type(column.iloc[row]).__name__} values (row "
-                f"{row + 1}); vaekit reads numbers, text and true/false cells"
-            )
-    return table
-
-
-def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
-    """Read column overrides from JSON, YAML or TOML: ``{column: {"kind": ..., "family": ...}}``.
-
-    A column may also map to a kind alone (``{"age": "count"}``). Top-level ``columns:`` may wrap
-    the mapping.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"schema file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte order mark is no key
-    except UnicodeDecodeError:
-        raise DataError(f"schema file {path} is not UTF-8 text") from None
-    except OSError as error:
-        raise DataError(f"cannot read schema file {path}: {error.strerror or error}") from None
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".json":
-            data = json.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        elif suffix == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        else:
-            raise DataError(f"schema file {path} must end in .json, .yaml, .yml or .toml")
-    except DataError:
-        raise
-    except Exception as error:  # each parser has its own error types
-        raise DataError(f"cannot parse schema file {path}: {_first_line(error)}") from None
-    if isinstance(data, dict) and isinstance(data.get("columns"), dict):
-        data = data["columns"]
-    if not isinstance(data, dict) or not data:
-        raise DataError(f"schema file {path} must map column names to kinds")
-    overrides: dict[str, dict[str, str]] = {}
-    for name, entry in data.items():
-        if isinstance(entry, str):
-            entry = {"kind": entry}
-        if not isinstance(entry, dict) or "kind" not in entry:
-            raise DataError(f"schema file {path}: column {name!r} needs a kind")
-        unknown = set(entry) - {"kind", "family"}
-        if unknown:
-            # repr as the key: YAML keys may be numbers or null, which do not sort with text.
-            raise DataError(
-                f"schema file {path}: column {name!r} has unknown keys {sorted(unknown, key=repr)}"
-            )
-        for key, value in entry.items():
-            # Only text: str() of a nested value (a YAML alias bomb) could take forever.
-            if not isinstance(value, str):
-                kind = type(value).__name__
-                raise DataError(f"schema file {path}: the {key} of column {name!r} must be text, not {kind}")
-        overrides[str(name)] = dict(entry)
-    return overrides
 
 
 # --- inference -------------------------------------------------------------------------------------
-
-
-def _numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Values parsed as numbers (NaN where not) and the mask of present cells."""
-    present = column.notna()
-    if pd.api.types.is_bool_dtype(column):
-        return column.astype(float), present
-    if pd.api.types.is_numeric_dtype(column):
-        return column.astype(float), present
-    text = column.astype("string").str.strip()
-    present = text.notna() & (text != "")
-    return pd.to_numeric(text.where(present), errors="coerce"), present
-
-
-def _first_bad_row(bad: pd.Series) -> int:
-    return int(np.flatnonzero(bad.to_numpy())[0])
 
 
 def _infer_kind(name: str, column: pd.Series) -> str:
@@ -286,7 +93,7 @@ def _infer_kind(name: str, column: pd.Series) -> str:
         raise DataError(f"column {name!r} is entirely empty; drop it or fill it")
     parsed = numbers.notna() & present
     candidates = sorted(
-        (kind for kind in _KINDS.values() if kind.inference_rank is not None),
+        (kind for kind in registered_kinds() if kind.inference_rank is not None),
         key=lambda kind: kind.inference_rank,
     )
     if parsed.sum() < present.sum():
@@ -380,128 +187,12 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]]
     return Schema(tuple(columns))
 
 
-#: An ISO 8601 date, with or without a time of day and offset.
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
-#: Distinct dates from which a categorical column of dates gets a warning.
-_DATE_LEVELS_WARNED = 20
-
-
-def _warn_of_dates(name: str, column: pd.Series) -> None:
-    """Warn of a column of ISO dates with many distinct values: vaekit has no date kind yet, and as a
-    categorical each date is a level of its own, unrelated to the next day."""
-    text = column.astype("string").str.strip()
-    text = text[text.notna() & (text != "")]
-    if text.empty or not text.str.match(_ISO_DATE).mean() >= _NUMERIC_SHARE_FOR_TYPO:
-        return
-    levels = text.nunique()
-    if levels >= _DATE_LEVELS_WARNED:
-        warnings.warn(
-            f"column {name!r} holds dates, read as a categorical of {levels} levels (vaekit has no date "
-            "kind: each date is a level unrelated to the next day); drop it, or replace it by numbers "
-            "derived from it (days since a start, day of week)",
-            VaekitWarning,
-            stacklevel=4,  # _warn_of_dates, check_inferred, infer_schema, its caller
-        )
-
-
-def _levels_of(name: str, column: pd.Series, kind: LevelKind) -> tuple[str, ...]:
-    text = kind.level_text(column)
-    present = text.notna()
-    if not present.any():
-        raise DataError(f"column {name!r} is entirely empty; drop it or fill it")
-    lengths = text.str.len().fillna(0).to_numpy()
-    if lengths.max() > MAX_LEVEL_CHARS:
-        row = int(np.argmax(lengths > MAX_LEVEL_CHARS))
-        raise DataError(
-            f"{kind.name} column {name!r} holds a cell of {int(lengths[row]):,} characters at row {row + 1} "
-            f"({quote_cell(text.iloc[row], 30)}); levels are at most {MAX_LEVEL_CHARS:,} characters, since "
-            "free text cannot be modelled as levels: drop the column or shorten its cells"
-        )
-    levels = sorted(text[present].unique(), key=_level_sort_key)
-    return kind.checked_levels(name, tuple(levels))
-
-
-def _level_sort_key(level: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(level), level)
-    except ValueError:
-        return (1, 0.0, level.lower())
-
-
-def _format_number(value: float) -> str:
-    """A number as level text without losing digits: whole numbers as integers, others exactly."""
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _level_text(column: pd.Series, *, binary: bool = False) -> pd.Series:
-    """Cells as level text. Numbers become exact text; text stays as written (so '02139' keeps its
-    zero), except that the words of a binary pair (yes/no, true/false...) are compared in lower case
-    and, in a binary column, numbers written as text are compared as numbers ('1.0' is '1')."""
-    if pd.api.types.is_bool_dtype(column):
-        return column.map(lambda v: ("true" if v else "false") if pd.notna(v) else None).astype("string")
-    if pd.api.types.is_numeric_dtype(column):
-        return column.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
-    text = column.astype("string").str.strip()
-    text = text.where(text != "")
-    lowered = text.str.lower()
-    paired = lowered.isin([word for pair in _BINARY_PAIRS for word in pair])
-    text = text.where(~paired, lowered)
-    if binary:
-        numbers = pd.to_numeric(text, errors="coerce")
-        canonical = numbers.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
-        text = text.where(numbers.isna(), canonical)
-    return text
-
-
 def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
     """Learn levels and scales of each column from training data (validating every cell)."""
     missing = [name for name in schema.names if name not in table.columns]
     if missing:
         raise DataError(f"the schema names columns the table lacks: {', '.join(missing)}")
     return Schema(tuple(kind_named(spec.kind).fit(spec, table[spec.name]) for spec in schema.columns))
-
-
-#: A check of a numeric column's values: the cells that fail it, what they hold, and optionally a
-#: hint on what to do, appended to the message.
-ValueCheck = tuple[np.ndarray, str] | tuple[np.ndarray, str, str]
-
-
-def _validated_numbers(
-    spec: ColumnSpec, column: pd.Series, kind_checks: Callable[[np.ndarray, np.ndarray], list[ValueCheck]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers of a numeric column and the mask of present cells; a clear error for any bad cell.
-
-    ``kind_checks(values, single)`` gives the kind's own checks, from the values in 64-bit and in
-    32-bit floats."""
-    numbers, present = _numbers(column)
-    present_array = present.to_numpy(dtype=bool)
-    values = numbers.to_numpy(dtype=float)
-    text_cells = present_array & np.isnan(values)
-    if text_cells.any():
-        row = int(np.flatnonzero(text_cells)[0])
-        raise DataError(
-            f"text {quote_cell(column.iloc[row])} in {spec.kind} column {spec.name!r} at row {row + 1}"
-        )
-    # Models work in 32-bit floats: a finite number beyond their range would become infinite, and a
-    # positive one too close to 0 would become 0.
-    with np.errstate(over="ignore", under="ignore"):
-        single = values.astype(np.float32)
-    checks: list[ValueCheck] = [
-        (np.isinf(values), "an infinite value"),
-        (np.isinf(single) & ~np.isinf(values), "a value too large for 32-bit floats (beyond 3.4e38)"),
-    ]
-    checks.extend(kind_checks(values, single))
-    for bad, what, *hint in checks:
-        bad = bad & present_array
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"column {spec.name!r} holds {what} at row {row + 1}: {quote_cell(column.iloc[row])}"
-                + "".join(hint)
-            )
-    return values, present_array
 
 
 def explain_divergence(schema: Schema, table: pd.DataFrame, *, ratio: float = 1e4) -> str:
@@ -595,340 +286,6 @@ def decode_table(schema: Schema, values: torch.Tensor | np.ndarray, observed: An
     return pd.DataFrame(columns)
 
 
-def _is_canonical_number(text: str) -> bool:
-    """Whether ``text`` is a finite number written as vaekit writes numbers (so that '501' is and
-    '00501', '+5', '1.50' and '1e3' are not): only such levels may be given back as numbers."""
-    try:
-        value = float(text)
-    except ValueError:
-        return False
-    return math.isfinite(value) and _format_number(value) == text
-
-
 def safe_fill(spec: ColumnSpec) -> float:
     """The value put in a missing cell of the column: one of its family's support."""
     return family_declaration(spec.family).safe_fill
-
-
-# --- column kinds ------------------------------------------------------------------------------------
-
-
-class ColumnKind(ABC):
-    """What the values of a column are: how to recognise them, check them, turn them into the
-    numbers a model reads, and turn those back into the table's values.
-
-    To add a kind, subclass :class:`NumberKind` (numbers, scaled by a centre and a spread) or
-    :class:`LevelKind` (a fixed set of levels, encoded as codes 0, 1, ...), or this class, and
-    define
-
-    * ``name``: the kind's name in schemas;
-    * ``inference_rank``: its place in the order in which kinds are tried on a column when a
-      schema is inferred (the first that claims the column wins: binary 10, count 20, positive
-      30, real 40, categorical 50), or ``None`` to take it only when a schema file names it; and
-      then :meth:`claims_numbers` and/or :meth:`claims_text`;
-    * ``has_levels`` (set by the two base classes) and ``correlates``: whether its codes are
-      compared by frequency rather than as numbers, and whether its values enter correlations
-      between columns;
-    * :meth:`fit`, :meth:`encode` and :meth:`decode` (the base classes define them from smaller
-      parts: :meth:`NumberKind.model_scale` and :meth:`NumberKind.value_checks`, or
-      :meth:`LevelKind.checked_levels`);
-
-    then call :func:`register_kind` with an instance. Its likelihoods are families registered on
-    the model side (:func:`vaekit.models.families.register_family`), one of them with
-    ``default_for_kind = True``.
-    """
-
-    name: ClassVar[str]
-    has_levels: ClassVar[bool]
-    correlates: ClassVar[bool] = True
-    inference_rank: ClassVar[int | None] = None
-
-    def claims_numbers(self, values: pd.Series) -> bool:
-        """Whether a column whose present cells are all these (finite) numbers is of this kind."""
-        return False
-
-    def claims_text(self, words: set[str], numeric_share: float) -> bool:
-        """Whether a column with text cells is of this kind, from its distinct cells in lower case
-        and the share of its present cells that are numbers."""
-        return False
-
-    def check_inferred(self, name: str, column: pd.Series) -> None:
-        """Warn of what inference may have got wrong about a column inferred to be of this kind."""
-        return None  # most kinds have nothing to warn of
-
-    @abstractmethod
-    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
-        """``spec`` with what training data teach (levels, centre, spread), every cell validated."""
-
-    @abstractmethod
-    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """The cells as float numbers (anything where missing) and the mask of present cells; a
-        clear error names the row of a bad cell."""
-
-    @abstractmethod
-    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        """Encoded values of the column (as a model draws them) back as the table's values."""
-
-    def model_scale(self, values: np.ndarray) -> np.ndarray:
-        """Present values on the scale the model works on (for a number kind), dropping any
-        outside the kind's support."""
-        return values
-
-
-class NumberKind(ColumnKind):
-    """Numbers, standardised by the centre and spread of :meth:`model_scale` of the training values."""
-
-    has_levels = False
-
-    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
-        """Checks of the kind's own, beyond text, infinite and out-of-float32 cells; ``single`` holds
-        the values in 32-bit floats. A check is ``(bad cells, what they hold[, hint])``."""
-        return []
-
-    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
-        values, present = _validated_numbers(spec, column, self.value_checks)
-        if not present.any():
-            raise DataError(f"column {spec.name!r} is entirely empty; drop it or fill it")
-        observed = self.model_scale(values[present])
-        center = float(observed.mean())
-        spread = float(observed.std()) if len(observed) > 1 else 0.0
-        # A constant column has no spread; 1 keeps the scaling an identity rather than a division by 0.
-        return replace(spec, center=center, spread=spread if spread > 1e-8 else 1.0)
-
-    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        return _validated_numbers(spec, column, self.value_checks)
-
-    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        return values.astype(float)
-
-
-class RealKind(NumberKind):
-    """Any finite number up to :data:`MAX_REAL_MAGNITUDE`; what every numeric column is at least."""
-
-    name, inference_rank = "real", 40
-
-    def claims_numbers(self, values: pd.Series) -> bool:
-        return True
-
-    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
-        return [
-            (
-                np.abs(values) > MAX_REAL_MAGNITUDE,
-                "a value beyond 1e15 in magnitude",
-                "; a real column's squared deviations would overflow 32-bit floats: divide the column "
-                "by a power of ten, or declare it positive if its values are all > 0",
-            )
-        ]
-
-
-class PositiveKind(NumberKind):
-    """Numbers > 0, modelled on the log scale."""
-
-    name, inference_rank = "positive", 30
-
-    def claims_numbers(self, values: pd.Series) -> bool:
-        return bool((values > 0).all())
-
-    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
-        return [
-            (values <= 0, "a zero or negative value (the column is positive)"),
-            ((single == 0) & (values > 0), "a value too close to 0 for 32-bit floats (below 1e-45)"),
-        ]
-
-    def model_scale(self, values: np.ndarray) -> np.ndarray:
-        return np.log(values[values > 0])
-
-
-class CountKind(NumberKind):
-    """Whole numbers >= 0 up to :data:`MAX_COUNT`, modelled on the scale of ``log(1 + x)``."""
-
-    name, inference_rank = "count", 20
-
-    def claims_numbers(self, values: pd.Series) -> bool:
-        return bool((values == values.round()).all() and (values >= 0).all() and values.max() <= MAX_COUNT)
-
-    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
-        return [
-            (
-                values > MAX_COUNT,
-                "a count beyond 1e15",
-                "; whole numbers that large are amounts or identifiers, not counts: declare the "
-                "column positive or real, or drop it",
-            ),
-            (values < 0, "a negative value (the column holds counts)"),
-            (values != np.round(values), "a value that is not a whole number (the column holds counts)"),
-        ]
-
-    def model_scale(self, values: np.ndarray) -> np.ndarray:
-        return np.log1p(values[values >= 0])
-
-    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        return np.round(values).astype(np.int64)
-
-
-class LevelKind(ColumnKind):
-    """A fixed set of levels seen in training, kept as text and encoded as codes 0, 1, ... in the
-    order of :func:`_level_sort_key`."""
-
-    has_levels = True
-
-    def level_text(self, column: pd.Series) -> pd.Series:
-        """The cells as level text (missing as NA)."""
-        return _level_text(column)
-
-    def checked_levels(self, name: str, levels: tuple[str, ...]) -> tuple[str, ...]:
-        """The column's levels, sorted, after the kind's checks (none by default)."""
-        return levels
-
-    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
-        return replace(spec, levels=_levels_of(spec.name, column, self))
-
-    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        text = self.level_text(column)
-        present = text.notna().to_numpy()
-        codes = {level: i for i, level in enumerate(spec.levels)}
-        mapped = text.map(codes).fillna(-1).to_numpy(dtype=np.int64)
-        unseen = present & (mapped < 0)
-        if unseen.any():
-            row = int(np.flatnonzero(unseen)[0])
-            known = ", ".join(quote_cell(level, 20) for level in spec.levels[:10])
-            raise DataError(
-                f"level {quote_cell(text.iloc[row])} of column {spec.name!r} at row {row + 1} was never "
-                f"seen in training (known levels: {known})"
-            )
-        return mapped, present
-
-    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        codes = np.clip(np.round(values).astype(int), 0, len(spec.levels) - 1)
-        decoded = np.asarray(spec.levels, dtype=object)[codes]
-        # Numbers only where writing them back gives the same text: '00501', '1.50' or '1e3' stay text.
-        if all(_is_canonical_number(level) for level in spec.levels):
-            decoded = decoded.astype(float)
-            if all(float(level).is_integer() for level in spec.levels):
-                decoded = decoded.astype(np.int64)
-        return decoded
-
-
-class BinaryKind(LevelKind):
-    """Two levels: 0/1, true/false, yes/no and the other pairs of :data:`_BINARY_PAIRS`."""
-
-    name, inference_rank = "binary", 10
-
-    def claims_numbers(self, values: pd.Series) -> bool:
-        return set(values.unique()) <= {0.0, 1.0}
-
-    def claims_text(self, words: set[str], numeric_share: float) -> bool:
-        return any(words <= set(pair) for pair in _BINARY_PAIRS)
-
-    def level_text(self, column: pd.Series) -> pd.Series:
-        return _level_text(column, binary=True)
-
-    def checked_levels(self, name: str, levels: tuple[str, ...]) -> tuple[str, ...]:
-        if len(levels) > 2:
-            shown = ", ".join(quote_cell(level, 20) for level in levels[:5])
-            raise DataError(f"binary column {name!r} has {len(levels)} levels: {shown}")
-        if len(levels) == 1:
-            only = levels[0]
-            pair = next((pair for pair in _BINARY_PAIRS if only.lower() in pair), None)
-            if pair is None:
-                raise DataError(
-                    f"binary column {name!r} holds the single level {only!r}, whose partner is unknown; "
-                    "declare it categorical in a schema file"
-                )
-            levels = tuple(sorted(set(pair), key=_level_sort_key))
-        return levels
-
-
-class CategoricalKind(LevelKind):
-    """Any set of levels; the codes are labels, so they take no part in correlations."""
-
-    name, inference_rank = "categorical", 50
-    correlates = False
-
-    def claims_text(self, words: set[str], numeric_share: float) -> bool:
-        # Mostly numbers with a few words is almost always a typo, which inference reports instead.
-        return numeric_share < _NUMERIC_SHARE_FOR_TYPO
-
-    def check_inferred(self, name: str, column: pd.Series) -> None:
-        _warn_of_dates(name, column)
-
-
-# In registration order, which breaks ties of inference rank.
-_KINDS: dict[str, ColumnKind] = {}
-
-
-def register_kind(kind: ColumnKind) -> ColumnKind:
-    """Make ``kind`` available to inference, fitting, encoding and decoding; returns it.
-
-    The kind's families must be registered on the model side too (a schema names a kind only
-    when some family models it). A second kind of the same name is a ``ValueError``.
-    """
-    if kind.name in _KINDS:
-        raise ValueError(f"a column kind named {kind.name!r} is already registered")
-    _KINDS[kind.name] = kind
-    return kind
-
-
-def unregister_kind(name: str) -> None:
-    """Remove a registered kind (a test that registered one puts the registry back)."""
-    _KINDS.pop(name, None)
-
-
-def registered_kinds() -> tuple[ColumnKind, ...]:
-    """Every registered kind, in registration order."""
-    return tuple(_KINDS.values())
-
-
-def kind_named(name: str) -> ColumnKind:
-    """The registered kind of that name."""
-    try:
-        return _KINDS[name]
-    except KeyError:
-        raise DataError(f"no column kind named {name!r} is registered (known: {', '.join(_KINDS)})") from None
-
-
-for _kind in (RealKind(), PositiveKind(), CountKind(), BinaryKind(), CategoricalKind()):
-    register_kind(_kind)
-
-
-# --- the reference data with a known density ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SeedDataParameters:
-    """x1 ~ Gamma(shape k0, scale theta0), x2 ~ Normal(mu0, sigma0), x3 ~ Normal(loc x2, scale x1)."""
-
-    k0: float = 2.0
-    theta0: float = 1.0
-    mu0: float = 0.0
-    sigma0: float = 1.0
-
-    def __post_init__(self) -> None:
-        for name in ("k0", "theta0", "sigma0"):
-            if not getattr(self, name) > 0:
-                raise DataError(f"{name} must be positive, got {getattr(self, name)}")
-
-
-def seed_table(rows: int, *, seed: int = 0, parameters: SeedDataParameters | None = None) -> pd.DataFrame:
-    """Draw ``rows`` rows of the reference data (columns x1, x2, x3)."""
-    parameters = parameters or SeedDataParameters()
-    rng = np.random.default_rng(seed)
-    x1 = rng.gamma(parameters.k0, parameters.theta0, size=rows)
-    x2 = rng.normal(parameters.mu0, parameters.sigma0, size=rows)
-    x3 = rng.normal(x2, x1)
-    return pd.DataFrame({"x1": x1, "x2": x2, "x3": x3})
-
-
-def seed_log_density(table: pd.DataFrame, parameters: SeedDataParameters | None = None) -> np.ndarray:
-    """Exact log-density of each row of the reference data, in nats."""
-    parameters = parameters or SeedDataParameters()
-    x1, x2, x3 = (table[name].to_numpy(dtype=float) for name in ("x1", "x2", "x3"))
-    k, theta = parameters.k0, parameters.theta0
-    log_gamma = (k - 1) * np.log(x1) - x1 / theta - math.lgamma(k) - k * math.log(theta)
-    log_x2 = _normal_log_density(x2, parameters.mu0, parameters.sigma0)
-    log_x3 = _normal_log_density(x3, x2, x1)
-    return log_gamma + log_x2 + log_x3
-
-
-def _normal_log_density(x: np.ndarray, loc: Any, scale: Any) -> np.ndarray:
-    return -0.5 * ((x - loc) / scale) ** 2 - np.log(scale) - 0.5 * math.log(2 * math.pi)

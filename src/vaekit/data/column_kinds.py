@@ -1,0 +1,402 @@
+"""Column kinds: what the values of a column are, each kind a registered object.
+
+A kind is a :class:`ColumnKind` made available with :func:`register_kind`: its inference rule, its
+checks, how its cells become the numbers a model reads and how those are decoded back. Five are
+built in: real, positive and count (:class:`NumberKind`: numbers, scaled by a centre and a spread)
+and binary and categorical (:class:`LevelKind`: a fixed set of levels, encoded as codes 0, 1, ...).
+Inference, fitting, encoding and decoding (:mod:`~vaekit.data.tabular`) loop over the registered
+kinds and name none; a kind's likelihood families are registered on the model side
+(:mod:`vaekit.models.families`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import replace
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from vaekit.data.cells import (
+    _BINARY_PAIRS,
+    _is_canonical_number,
+    _level_sort_key,
+    _level_text,
+    _numbers,
+    quote_cell,
+)
+from vaekit.errors import DataError, VaekitWarning
+from vaekit.schema import ColumnSpec
+
+_NUMERIC_SHARE_FOR_TYPO = 0.9
+#: Longest level of a binary or categorical column, in characters: a longer cell is free text, which a
+#: categorical column cannot model, and it would be stored in every run file and drawn in every figure.
+MAX_LEVEL_CHARS = 1000
+#: Largest count, and largest magnitude of a real value: beyond, whole numbers are not counts (ids,
+#: amounts in tiny units) and a real column's squared deviations overflow the model's 32-bit floats.
+#: Positive columns are modelled on the log scale and take any value up to 3.4e38.
+MAX_COUNT = 1e15
+MAX_REAL_MAGNITUDE = 1e15
+
+
+#: An ISO 8601 date, with or without a time of day and offset.
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+#: Distinct dates from which a categorical column of dates gets a warning.
+_DATE_LEVELS_WARNED = 20
+
+
+def _warn_of_dates(name: str, column: pd.Series) -> None:
+    """Warn of a column of ISO dates with many distinct values: vaekit has no date kind yet, and as a
+    categorical each date is a level of its own, unrelated to the next day."""
+    text = column.astype("string").str.strip()
+    text = text[text.notna() & (text != "")]
+    if text.empty or not text.str.match(_ISO_DATE).mean() >= _NUMERIC_SHARE_FOR_TYPO:
+        return
+    levels = text.nunique()
+    if levels >= _DATE_LEVELS_WARNED:
+        warnings.warn(
+            f"column {name!r} holds dates, read as a categorical of {levels} levels (vaekit has no date "
+            "kind: each date is a level unrelated to the next day); drop it, or replace it by numbers "
+            "derived from it (days since a start, day of week)",
+            VaekitWarning,
+            stacklevel=4,  # _warn_of_dates, check_inferred, infer_schema, its caller
+        )
+
+
+def _levels_of(name: str, column: pd.Series, kind: LevelKind) -> tuple[str, ...]:
+    text = kind.level_text(column)
+    present = text.notna()
+    if not present.any():
+        raise DataError(f"column {name!r} is entirely empty; drop it or fill it")
+    lengths = text.str.len().fillna(0).to_numpy()
+    if lengths.max() > MAX_LEVEL_CHARS:
+        row = int(np.argmax(lengths > MAX_LEVEL_CHARS))
+        raise DataError(
+            f"{kind.name} column {name!r} holds a cell of {int(lengths[row]):,} characters at row {row + 1} "
+            f"({quote_cell(text.iloc[row], 30)}); levels are at most {MAX_LEVEL_CHARS:,} characters, since "
+            "free text cannot be modelled as levels: drop the column or shorten its cells"
+        )
+    levels = sorted(text[present].unique(), key=_level_sort_key)
+    return kind.checked_levels(name, tuple(levels))
+
+
+#: A check of a numeric column's values: the cells that fail it, what they hold, and optionally a
+#: hint on what to do, appended to the message.
+ValueCheck = tuple[np.ndarray, str] | tuple[np.ndarray, str, str]
+
+
+def _validated_numbers(
+    spec: ColumnSpec, column: pd.Series, kind_checks: Callable[[np.ndarray, np.ndarray], list[ValueCheck]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a numeric column and the mask of present cells; a clear error for any bad cell.
+
+    ``kind_checks(values, single)`` gives the kind's own checks, from the values in 64-bit and in
+    32-bit floats."""
+    numbers, present = _numbers(column)
+    present_array = present.to_numpy(dtype=bool)
+    values = numbers.to_numpy(dtype=float)
+    text_cells = present_array & np.isnan(values)
+    if text_cells.any():
+        row = int(np.flatnonzero(text_cells)[0])
+        raise DataError(
+            f"text {quote_cell(column.iloc[row])} in {spec.kind} column {spec.name!r} at row {row + 1}"
+        )
+    # Models work in 32-bit floats: a finite number beyond their range would become infinite, and a
+    # positive one too close to 0 would become 0.
+    with np.errstate(over="ignore", under="ignore"):
+        single = values.astype(np.float32)
+    checks: list[ValueCheck] = [
+        (np.isinf(values), "an infinite value"),
+        (np.isinf(single) & ~np.isinf(values), "a value too large for 32-bit floats (beyond 3.4e38)"),
+    ]
+    checks.extend(kind_checks(values, single))
+    for bad, what, *hint in checks:
+        bad = bad & present_array
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"column {spec.name!r} holds {what} at row {row + 1}: {quote_cell(column.iloc[row])}"
+                + "".join(hint)
+            )
+    return values, present_array
+
+
+class ColumnKind(ABC):
+    """What the values of a column are: how to recognise them, check them, turn them into the
+    numbers a model reads, and turn those back into the table's values.
+
+    To add a kind, subclass :class:`NumberKind` (numbers, scaled by a centre and a spread) or
+    :class:`LevelKind` (a fixed set of levels, encoded as codes 0, 1, ...), or this class, and
+    define
+
+    * ``name``: the kind's name in schemas;
+    * ``inference_rank``: its place in the order in which kinds are tried on a column when a
+      schema is inferred (the first that claims the column wins: binary 10, count 20, positive
+      30, real 40, categorical 50), or ``None`` to take it only when a schema file names it; and
+      then :meth:`claims_numbers` and/or :meth:`claims_text`;
+    * ``has_levels`` (set by the two base classes) and ``correlates``: whether its codes are
+      compared by frequency rather than as numbers, and whether its values enter correlations
+      between columns;
+    * :meth:`fit`, :meth:`encode` and :meth:`decode` (the base classes define them from smaller
+      parts: :meth:`NumberKind.model_scale` and :meth:`NumberKind.value_checks`, or
+      :meth:`LevelKind.checked_levels`);
+
+    then call :func:`register_kind` with an instance. Its likelihoods are families registered on
+    the model side (:func:`vaekit.models.families.register_family`), one of them with
+    ``default_for_kind = True``.
+    """
+
+    name: ClassVar[str]
+    has_levels: ClassVar[bool]
+    correlates: ClassVar[bool] = True
+    inference_rank: ClassVar[int | None] = None
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        """Whether a column whose present cells are all these (finite) numbers is of this kind."""
+        return False
+
+    def claims_text(self, words: set[str], numeric_share: float) -> bool:
+        """Whether a column with text cells is of this kind, from its distinct cells in lower case
+        and the share of its present cells that are numbers."""
+        return False
+
+    def check_inferred(self, name: str, column: pd.Series) -> None:
+        """Warn of what inference may have got wrong about a column inferred to be of this kind."""
+        return None  # most kinds have nothing to warn of
+
+    @abstractmethod
+    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
+        """``spec`` with what training data teach (levels, centre, spread), every cell validated."""
+
+    @abstractmethod
+    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The cells as float numbers (anything where missing) and the mask of present cells; a
+        clear error names the row of a bad cell."""
+
+    @abstractmethod
+    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        """Encoded values of the column (as a model draws them) back as the table's values."""
+
+    def model_scale(self, values: np.ndarray) -> np.ndarray:
+        """Present values on the scale the model works on (for a number kind), dropping any
+        outside the kind's support."""
+        return values
+
+
+class NumberKind(ColumnKind):
+    """Numbers, standardised by the centre and spread of :meth:`model_scale` of the training values."""
+
+    has_levels = False
+
+    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
+        """Checks of the kind's own, beyond text, infinite and out-of-float32 cells; ``single`` holds
+        the values in 32-bit floats. A check is ``(bad cells, what they hold[, hint])``."""
+        return []
+
+    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
+        values, present = _validated_numbers(spec, column, self.value_checks)
+        if not present.any():
+            raise DataError(f"column {spec.name!r} is entirely empty; drop it or fill it")
+        observed = self.model_scale(values[present])
+        center = float(observed.mean())
+        spread = float(observed.std()) if len(observed) > 1 else 0.0
+        # A constant column has no spread; 1 keeps the scaling an identity rather than a division by 0.
+        return replace(spec, center=center, spread=spread if spread > 1e-8 else 1.0)
+
+    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        return _validated_numbers(spec, column, self.value_checks)
+
+    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        return values.astype(float)
+
+
+class RealKind(NumberKind):
+    """Any finite number up to :data:`MAX_REAL_MAGNITUDE`; what every numeric column is at least."""
+
+    name, inference_rank = "real", 40
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        return True
+
+    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
+        return [
+            (
+                np.abs(values) > MAX_REAL_MAGNITUDE,
+                "a value beyond 1e15 in magnitude",
+                "; a real column's squared deviations would overflow 32-bit floats: divide the column "
+                "by a power of ten, or declare it positive if its values are all > 0",
+            )
+        ]
+
+
+class PositiveKind(NumberKind):
+    """Numbers > 0, modelled on the log scale."""
+
+    name, inference_rank = "positive", 30
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        return bool((values > 0).all())
+
+    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
+        return [
+            (values <= 0, "a zero or negative value (the column is positive)"),
+            ((single == 0) & (values > 0), "a value too close to 0 for 32-bit floats (below 1e-45)"),
+        ]
+
+    def model_scale(self, values: np.ndarray) -> np.ndarray:
+        return np.log(values[values > 0])
+
+
+class CountKind(NumberKind):
+    """Whole numbers >= 0 up to :data:`MAX_COUNT`, modelled on the scale of ``log(1 + x)``."""
+
+    name, inference_rank = "count", 20
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        return bool((values == values.round()).all() and (values >= 0).all() and values.max() <= MAX_COUNT)
+
+    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
+        return [
+            (
+                values > MAX_COUNT,
+                "a count beyond 1e15",
+                "; whole numbers that large are amounts or identifiers, not counts: declare the "
+                "column positive or real, or drop it",
+            ),
+            (values < 0, "a negative value (the column holds counts)"),
+            (values != np.round(values), "a value that is not a whole number (the column holds counts)"),
+        ]
+
+    def model_scale(self, values: np.ndarray) -> np.ndarray:
+        return np.log1p(values[values >= 0])
+
+    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        return np.round(values).astype(np.int64)
+
+
+class LevelKind(ColumnKind):
+    """A fixed set of levels seen in training, kept as text and encoded as codes 0, 1, ... in the
+    order of :func:`_level_sort_key`."""
+
+    has_levels = True
+
+    def level_text(self, column: pd.Series) -> pd.Series:
+        """The cells as level text (missing as NA)."""
+        return _level_text(column)
+
+    def checked_levels(self, name: str, levels: tuple[str, ...]) -> tuple[str, ...]:
+        """The column's levels, sorted, after the kind's checks (none by default)."""
+        return levels
+
+    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
+        return replace(spec, levels=_levels_of(spec.name, column, self))
+
+    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        text = self.level_text(column)
+        present = text.notna().to_numpy()
+        codes = {level: i for i, level in enumerate(spec.levels)}
+        mapped = text.map(codes).fillna(-1).to_numpy(dtype=np.int64)
+        unseen = present & (mapped < 0)
+        if unseen.any():
+            row = int(np.flatnonzero(unseen)[0])
+            known = ", ".join(quote_cell(level, 20) for level in spec.levels[:10])
+            raise DataError(
+                f"level {quote_cell(text.iloc[row])} of column {spec.name!r} at row {row + 1} was never "
+                f"seen in training (known levels: {known})"
+            )
+        return mapped, present
+
+    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        codes = np.clip(np.round(values).astype(int), 0, len(spec.levels) - 1)
+        decoded = np.asarray(spec.levels, dtype=object)[codes]
+        # Numbers only where writing them back gives the same text: '00501', '1.50' or '1e3' stay text.
+        if all(_is_canonical_number(level) for level in spec.levels):
+            decoded = decoded.astype(float)
+            if all(float(level).is_integer() for level in spec.levels):
+                decoded = decoded.astype(np.int64)
+        return decoded
+
+
+class BinaryKind(LevelKind):
+    """Two levels: 0/1, true/false, yes/no and the other pairs of :data:`_BINARY_PAIRS`."""
+
+    name, inference_rank = "binary", 10
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        return set(values.unique()) <= {0.0, 1.0}
+
+    def claims_text(self, words: set[str], numeric_share: float) -> bool:
+        return any(words <= set(pair) for pair in _BINARY_PAIRS)
+
+    def level_text(self, column: pd.Series) -> pd.Series:
+        return _level_text(column, binary=True)
+
+    def checked_levels(self, name: str, levels: tuple[str, ...]) -> tuple[str, ...]:
+        if len(levels) > 2:
+            shown = ", ".join(quote_cell(level, 20) for level in levels[:5])
+            raise DataError(f"binary column {name!r} has {len(levels)} levels: {shown}")
+        if len(levels) == 1:
+            only = levels[0]
+            pair = next((pair for pair in _BINARY_PAIRS if only.lower() in pair), None)
+            if pair is None:
+                raise DataError(
+                    f"binary column {name!r} holds the single level {only!r}, whose partner is unknown; "
+                    "declare it categorical in a schema file"
+                )
+            levels = tuple(sorted(set(pair), key=_level_sort_key))
+        return levels
+
+
+class CategoricalKind(LevelKind):
+    """Any set of levels; the codes are labels, so they take no part in correlations."""
+
+    name, inference_rank = "categorical", 50
+    correlates = False
+
+    def claims_text(self, words: set[str], numeric_share: float) -> bool:
+        # Mostly numbers with a few words is almost always a typo, which inference reports instead.
+        return numeric_share < _NUMERIC_SHARE_FOR_TYPO
+
+    def check_inferred(self, name: str, column: pd.Series) -> None:
+        _warn_of_dates(name, column)
+
+
+# In registration order, which breaks ties of inference rank.
+_KINDS: dict[str, ColumnKind] = {}
+
+
+def register_kind(kind: ColumnKind) -> ColumnKind:
+    """Make ``kind`` available to inference, fitting, encoding and decoding; returns it.
+
+    The kind's families must be registered on the model side too (a schema names a kind only
+    when some family models it). A second kind of the same name is a ``ValueError``.
+    """
+    if kind.name in _KINDS:
+        raise ValueError(f"a column kind named {kind.name!r} is already registered")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister_kind(name: str) -> None:
+    """Remove a registered kind (a test that registered one puts the registry back)."""
+    _KINDS.pop(name, None)
+
+
+def registered_kinds() -> tuple[ColumnKind, ...]:
+    """Every registered kind, in registration order."""
+    return tuple(_KINDS.values())
+
+
+def kind_named(name: str) -> ColumnKind:
+    """The registered kind of that name."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise DataError(f"no column kind named {name!r} is registered (known: {', '.join(_KINDS)})") from None
+
+
+for _kind in (RealKind(), PositiveKind(), CountKind(), BinaryKind(), CategoricalKind()):
+    register_kind(_kind)
