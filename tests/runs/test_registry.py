@@ -3,6 +3,7 @@ sampled and drawn through the command line, exactly as the built-in ones are."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,16 @@ class LineKind(ModelKind):
         atomic_write_json(run.path / "metrics.json", run.metrics)
         return run.metrics
 
-    def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
+    def write_samples(
+        self,
+        run: Run,
+        out: Path,
+        *,
+        num_samples: int,
+        seed: int,
+        label: int | None = None,
+        conditions: Sequence[str] = (),
+    ) -> Path:
         torch.manual_seed(seed)
         model: LineVAE = run.model  # type: ignore[assignment]
         with torch.no_grad():
@@ -161,6 +171,8 @@ def test_a_model_registered_in_a_test_trains_and_serves_every_command(line_kind,
     assert "holds a LineVAE; this command needs a tabular run or a sequence run" in capsys.readouterr().err
     assert main(["sample", str(run_dir), "--out", str(tmp_path / "p.png")]) == 2
     assert "--out must name a .csv file for a line run" in capsys.readouterr().err
+    assert main(["sample", str(run_dir), "--given", "a=1", "--out", str(tmp_path / "p.csv")]) == 2
+    assert "--given conditions the columns of a table; a line run has none" in capsys.readouterr().err
 
     # --resume finds its kind again by the command name it stored.
     assert main(["train", "line", "--resume", str(run_dir), "--no-progress"]) == 0

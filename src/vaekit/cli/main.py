@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--label", type=non_negative_int, metavar="K", help="class to draw from (models with labels)"
     )
     sample.add_argument(
+        "--given",
+        action="append",
+        default=[],
+        metavar="COND",
+        help="tables: a condition on a column, repeatable: 'region=north' gives the cell and draws the "
+        "others given it; 'age>30' (<, <=, >=, !=) keeps the rows that meet it",
+    )
+    sample.add_argument(
         "--out", required=True, metavar="FILE", help="PNG file (images) or CSV file (tables, sequences)"
     )
     sample.set_defaults(handler=_sample)
@@ -412,11 +420,17 @@ def _sample(args: argparse.Namespace) -> int:
     run, kind = _load_run_for(args.run_dir, "sample")
     if args.label is not None and not kind.has_labels:
         raise VaekitError(f"--label needs a model with a class label; {kind.noun} has none")
+    if args.given and not kind.takes_conditions:
+        raise VaekitError(f"--given conditions the columns of a table; {kind.noun} has none")
     out = Path(args.out)
     if out.suffix.lower() != kind.sample_suffix:
         raise VaekitError(f"--out must name a {kind.sample_suffix} file for {kind.noun}, got {out}")
     _check_output(out, run_dir=args.run_dir)
-    print(kind.write_samples(run, out, num_samples=args.n, seed=args.seed, label=args.label))
+    print(
+        kind.write_samples(
+            run, out, num_samples=args.n, seed=args.seed, label=args.label, conditions=args.given
+        )
+    )
     return 0
 
 

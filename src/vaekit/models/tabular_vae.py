@@ -171,6 +171,35 @@ class TabularVAE(VAE):
         return self.decoder_heads.assemble(cells)
 
     @torch.no_grad()
+    def conditional_sample(
+        self, values: torch.Tensor, observed: torch.Tensor, num_rows: int, *, num_proposals: int = 4096
+    ) -> torch.Tensor:
+        """Rows drawn from p(x | x_given) for one partial row: the cells of ``values`` ``(columns,)``
+        where ``observed`` is true are given, the others are drawn; returns ``(num_rows, columns)``
+        with the given cells as given.
+
+        z is drawn by sampling importance resampling: ``num_proposals`` draws of the amortized
+        posterior q(z | x_given), weighted by p(z) p(x_given | z) / q(z | x_given) and resampled, so
+        that an imperfect encoder of partial rows does not bias the rows; each row's other cells
+        are then drawn from p(x | z).
+        """
+        proposals_values = values.expand(num_proposals, -1)
+        proposals_observed = observed.expand(num_proposals, -1)
+        posterior = self.encode(proposals_values, proposals_observed)
+        z = posterior.sample()
+        log_weight = self.prior((num_proposals,)).log_prob(z) - posterior.log_prob(z)
+        for family, d in self.column_distributions(z).items():
+            index = self.decoder_heads.index(family)
+            cells = d.log_prob(self.decoder_heads.observations(family, proposals_values))
+            # where() and not a product: a drawn cell's log-density may be infinite, and inf * 0 is NaN.
+            given = torch.where(proposals_observed[..., index], cells, torch.zeros_like(cells))
+            log_weight = log_weight + given.sum(-1)
+        chosen = torch.multinomial(torch.softmax(log_weight, 0), num_rows, replacement=True)
+        draws = {family: d.sample() for family, d in self.column_distributions(z[chosen]).items()}
+        rows = self.decoder_heads.assemble(draws)
+        return torch.where(observed, values.to(rows.dtype), rows)
+
+    @torch.no_grad()
     def column_log_likelihood(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         """E_q[log p(x_ij | z)] per cell with one draw of z per row: ``(rows, columns)``; 0 where missing."""
         z = self.encode(values, observed).sample()

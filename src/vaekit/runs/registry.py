@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -102,6 +102,8 @@ class ModelKind(ABC):
     sample_suffix: ClassVar[str] = ".csv"
     #: Whether its model has a class label that ``vaekit sample --label`` can fix.
     has_labels: ClassVar[bool] = False
+    #: Whether ``vaekit sample --given`` can condition its samples on some of their values.
+    takes_conditions: ClassVar[bool] = False
     #: The metrics the training command prints when it ends.
     summary_keys: ClassVar[tuple[str, ...]] = SUMMARY_KEYS
     #: What the plate diagram's legend says of a site seen both observed and latent.
@@ -154,8 +156,18 @@ class ModelKind(ABC):
             return []
         return [data[key] for key in ("csv", "schema") if isinstance(data.get(key), str)]
 
-    def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
-        """Draw ``num_samples`` from the model and write them to ``out`` (``sample_suffix``)."""
+    def write_samples(
+        self,
+        run: Run,
+        out: Path,
+        *,
+        num_samples: int,
+        seed: int,
+        label: int | None = None,
+        conditions: Sequence[str] = (),
+    ) -> Path:
+        """Draw ``num_samples`` from the model (of class ``label`` where it has labels, meeting
+        ``conditions`` where it ``takes_conditions``) and write them to ``out`` (``sample_suffix``)."""
         raise VaekitError(f"vaekit cannot draw samples from {self.noun}")
 
     def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:

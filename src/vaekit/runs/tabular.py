@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig
+from vaekit.runs.conditions import check_consistent, parse_condition
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config
 from vaekit.runs.store import Run, load_run, progress_bar, unused_name
@@ -133,12 +135,65 @@ def score_rows(
     return estimate.log_likelihood.numpy()
 
 
-def sample_rows(run: Run, num_rows: int, *, seed: int = 0) -> pd.DataFrame:
-    """Synthetic rows with the original column names, kinds and levels."""
+#: Rows drawn from the model, at most, to find those that meet the conditions of a conditional sample.
+MAX_CONDITIONAL_DRAWS = 1_000_000
+#: Rows drawn at a time for a conditional sample (and proposals of z for each).
+CONDITIONAL_BATCH = 8192
+
+
+def sample_rows(run: Run, num_rows: int, *, seed: int = 0, given: Sequence[str] = ()) -> pd.DataFrame:
+    """Synthetic rows with the original column names, kinds and levels.
+
+    ``given`` holds conditions (:mod:`vaekit.runs.conditions`): ``COLUMN=VALUE`` gives a cell and
+    the other cells are drawn from p(x | given cells) (z by importance resampling of the encoder's
+    q(z | given cells), see :meth:`~vaekit.models.TabularVAE.conditional_sample`); ``COLUMN>VALUE``,
+    ``<``, ``<=``, ``>=`` and ``!=`` keep the rows drawn that meet them. A condition that no row,
+    or too few rows, of :data:`MAX_CONDITIONAL_DRAWS` drawn meet is refused as (nearly) impossible
+    under the model.
+    """
     if num_rows < 1:
         raise VaekitError(f"--n must be at least 1, got {num_rows}")
     model: TabularVAE = run.model  # type: ignore[assignment]
-    return decode_table(_schema(run), model.sample(num_rows, generator=torch.Generator().manual_seed(seed)))
+    schema = _schema(run)
+    if not given:
+        return decode_table(schema, model.sample(num_rows, generator=torch.Generator().manual_seed(seed)))
+    conditions = [parse_condition(text, schema) for text in given]
+    check_consistent(conditions)
+    values = torch.zeros(len(schema.columns))
+    observed = torch.zeros(len(schema.columns), dtype=torch.bool)
+    for condition in conditions:
+        if condition.gives_the_cell:
+            values[condition.position], observed[condition.position] = condition.encoded, True
+    kept: list[torch.Tensor] = []
+    found = drawn = 0
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        while found < num_rows and drawn < MAX_CONDITIONAL_DRAWS:
+            batch = min(CONDITIONAL_BATCH, MAX_CONDITIONAL_DRAWS - drawn)
+            if observed.any():
+                rows = model.conditional_sample(values, observed, batch, num_proposals=batch)
+            else:  # only conditions that keep rows: draw them from p(x), z from the prior
+                rows = model.sample(batch)
+            meets = torch.ones(batch, dtype=torch.bool)
+            for condition in conditions:
+                meets &= condition.holds(rows)
+            kept.append(rows[meets])
+            found, drawn = found + int(meets.sum()), drawn + batch
+    finally:
+        torch.set_rng_state(generator_state)
+    shown = " ".join(repr(text) for text in given)
+    if found == 0:
+        raise VaekitError(
+            f"--given {shown}: none of {drawn:,} rows drawn from the model meets the conditions: they are "
+            "impossible under the model (outside what it learnt of the table)"
+        )
+    if found < num_rows:
+        raise VaekitError(
+            f"--given {shown}: only {found:,} of {drawn:,} rows drawn from the model meet the conditions, "
+            f"fewer than the {num_rows:,} asked for; ask for --n {found} or fewer, or loosen the conditions"
+        )
+    return decode_table(schema, torch.cat(kept)[:num_rows])
 
 
 def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0) -> pd.DataFrame:

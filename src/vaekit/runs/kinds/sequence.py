@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,16 @@ class SequenceKind(ModelKind):
 
         return write_sequence_figures(run, data=data)
 
-    def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
+    def write_samples(
+        self,
+        run: Run,
+        out: Path,
+        *,
+        num_samples: int,
+        seed: int,
+        label: int | None = None,
+        conditions: Sequence[str] = (),
+    ) -> Path:
         from vaekit.runs.sequence import sample_sequences
         from vaekit.runs.tabular import write_table
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class TabularKind(ModelKind):
     commands = frozenset({"evaluate", "sample", "score", "impute", "graph"})
     summary_keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
     partial_note = "missing cells masked"
+    takes_conditions = True
 
     def add_arguments(self, parser: Any) -> None:
         # Required, but checked by train: a resumed run takes its source from the run folder.
@@ -198,10 +199,19 @@ class TabularKind(ModelKind):
 
         return write_tabular_figures(run, tables=data)
 
-    def write_samples(self, run: Run, out: Path, *, num_samples: int, seed: int, label: int | None) -> Path:
+    def write_samples(
+        self,
+        run: Run,
+        out: Path,
+        *,
+        num_samples: int,
+        seed: int,
+        label: int | None = None,
+        conditions: Sequence[str] = (),
+    ) -> Path:
         from vaekit.runs.tabular import sample_rows, write_table
 
-        return write_table(sample_rows(run, num_samples, seed=seed), out)
+        return write_table(sample_rows(run, num_samples, seed=seed, given=conditions), out)
 
     def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:
         from vaekit.runs.tabular import score_rows
