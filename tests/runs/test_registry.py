@@ -3,7 +3,6 @@ sampled and drawn through the command line, exactly as the built-in ones are."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from vaekit.runs.graph import diagram_sites, example_arguments
 from vaekit.runs.kinds.flags import add_training_flags, positive_int, train_config_from
 from vaekit.runs.registry import (
     ModelKind,
+    SampleRequest,
     TrainRequest,
     kind_of,
     model_kind,
@@ -118,20 +118,11 @@ class LineKind(ModelKind):
         atomic_write_json(run.path / "metrics.json", run.metrics)
         return run.metrics
 
-    def write_samples(
-        self,
-        run: Run,
-        out: Path,
-        *,
-        num_samples: int,
-        seed: int,
-        label: int | None = None,
-        conditions: Sequence[str] = (),
-    ) -> Path:
-        torch.manual_seed(seed)
+    def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
+        torch.manual_seed(request.seed)
         model: LineVAE = run.model  # type: ignore[assignment]
         with torch.no_grad():
-            points = model.decoder(model.prior((num_samples,)).sample())
+            points = model.decoder(model.prior((request.num_samples,)).sample())
         return write_table(pd.DataFrame(points.numpy(), columns=["a", "b", "c"]), out)
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:

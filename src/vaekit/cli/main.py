@@ -27,6 +27,7 @@ from vaekit.runs.kinds.flags import (
 from vaekit.runs.registry import (
     SUMMARY_KEYS,
     ModelKind,
+    SampleRequest,
     TrainRequest,
     kind_of_name,
     model_kinds,
@@ -426,11 +427,8 @@ def _sample(args: argparse.Namespace) -> int:
     if out.suffix.lower() != kind.sample_suffix:
         raise VaekitError(f"--out must name a {kind.sample_suffix} file for {kind.noun}, got {out}")
     _check_output(out, run_dir=args.run_dir)
-    print(
-        kind.write_samples(
-            run, out, num_samples=args.n, seed=args.seed, label=args.label, conditions=args.given
-        )
-    )
+    request = SampleRequest(args.n, args.seed, label=args.label, conditions=tuple(args.given))
+    print(kind.write_samples(run, out, request))
     return 0
 
 

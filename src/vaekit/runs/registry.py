@@ -79,6 +79,17 @@ class TrainRequest:
         return not self.args.no_progress
 
 
+@dataclass(frozen=True)
+class SampleRequest:
+    """What ``vaekit sample`` asks of a run: ``num_samples`` draws seeded by ``seed``, of class
+    ``label`` (kinds that have labels), meeting ``conditions`` (kinds that take them: ``--given``)."""
+
+    num_samples: int
+    seed: int = 0
+    label: int | None = None
+    conditions: Sequence[str] = ()
+
+
 class ModelKind(ABC):
     """One kind of model: what vaekit's commands and run folders need to know about it.
 
@@ -156,18 +167,8 @@ class ModelKind(ABC):
             return []
         return [data[key] for key in ("csv", "schema") if isinstance(data.get(key), str)]
 
-    def write_samples(
-        self,
-        run: Run,
-        out: Path,
-        *,
-        num_samples: int,
-        seed: int,
-        label: int | None = None,
-        conditions: Sequence[str] = (),
-    ) -> Path:
-        """Draw ``num_samples`` from the model (of class ``label`` where it has labels, meeting
-        ``conditions`` where it ``takes_conditions``) and write them to ``out`` (``sample_suffix``)."""
+    def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
+        """Draw the samples ``request`` asks for and write them to ``out`` (``sample_suffix``)."""
         raise VaekitError(f"vaekit cannot draw samples from {self.noun}")
 
     def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,7 +22,7 @@ from vaekit.runs.kinds.flags import (
     train_config_from,
     user_config,
 )
-from vaekit.runs.registry import ModelKind, TrainRequest
+from vaekit.runs.registry import ModelKind, SampleRequest, TrainRequest
 from vaekit.runs.store import Run
 
 #: Rows of the example batch a plate diagram is traced on.
@@ -72,18 +72,10 @@ class ImageKind(ModelKind):
             **fields,
         )
 
-    def write_samples(
-        self,
-        run: Run,
-        out: Path,
-        *,
-        num_samples: int,
-        seed: int,
-        label: int | None = None,
-        conditions: Sequence[str] = (),
-    ) -> Path:
+    def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
         from vaekit import plots
 
+        num_samples, label = request.num_samples, request.label
         if num_samples > plots.MAX_GRID_IMAGES:
             size = num_samples * math.prod(run.model.config.image_shape) * 4
             raise VaekitError(
@@ -91,7 +83,7 @@ class ImageKind(ModelKind):
                 f"would take {size / 1e9:,.1f} GB as 32-bit floats before drawing); draw fewer, or several "
                 "grids with different --seed"
             )
-        images = sample_images(run, num_samples, seed=seed, label=label)
+        images = sample_images(run, num_samples, seed=request.seed, label=label)
         if label is None:
             title = f"{num_samples} samples from the prior"
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from vaekit.runs.kinds.flags import (
     train_config_from,
 )
 from vaekit.runs.kinds.tabular import EXAMPLE_ROWS, column_notes
-from vaekit.runs.registry import ModelKind, TrainRequest
+from vaekit.runs.registry import ModelKind, SampleRequest, TrainRequest
 from vaekit.runs.store import Run
 
 #: Steps of the example sequences a plate diagram is traced on.
@@ -155,20 +155,11 @@ class SequenceKind(ModelKind):
 
         return write_sequence_figures(run, data=data)
 
-    def write_samples(
-        self,
-        run: Run,
-        out: Path,
-        *,
-        num_samples: int,
-        seed: int,
-        label: int | None = None,
-        conditions: Sequence[str] = (),
-    ) -> Path:
+    def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
         from vaekit.runs.sequence import sample_sequences
         from vaekit.runs.tabular import write_table
 
-        return write_table(sample_sequences(run, num_samples, seed=seed), out)
+        return write_table(sample_sequences(run, request.num_samples, seed=request.seed), out)
 
     def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:
         from vaekit.runs.sequence import score_sequences

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from vaekit.runs.kinds.flags import (
     positive_int,
     train_config_from,
 )
-from vaekit.runs.registry import ModelKind, TrainRequest
+from vaekit.runs.registry import ModelKind, SampleRequest, TrainRequest
 from vaekit.runs.store import Run
 from vaekit.runs.table_sources import (
     CsvTable,
@@ -199,19 +199,11 @@ class TabularKind(ModelKind):
 
         return write_tabular_figures(run, tables=data)
 
-    def write_samples(
-        self,
-        run: Run,
-        out: Path,
-        *,
-        num_samples: int,
-        seed: int,
-        label: int | None = None,
-        conditions: Sequence[str] = (),
-    ) -> Path:
+    def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
         from vaekit.runs.tabular import sample_rows, write_table
 
-        return write_table(sample_rows(run, num_samples, seed=seed, given=conditions), out)
+        rows = sample_rows(run, request.num_samples, seed=request.seed, given=request.conditions)
+        return write_table(rows, out)
 
     def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:
         from vaekit.runs.tabular import score_rows
