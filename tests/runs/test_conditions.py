@@ -108,3 +108,44 @@ def test_the_command_line_samples_given_a_cell(run, tmp_path, capsys):
     assert main(["sample", str(run.path), "--given", "nope=1", "--out", str(tmp_path / "x.csv")]) == 2
     assert "the model has no column 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_cells_not_given_are_filled_inside_their_support(tmp_path):
+    """A lognormal column has no density at 0: the cells not given hold a safe value of its support."""
+    import torch
+
+    from vaekit.models import TabularVAE, TabularVAEConfig
+    from vaekit.runs.store import Run
+    from vaekit.schema import ColumnSpec, Schema
+
+    schema = Schema(
+        (
+            ColumnSpec("income", "positive", family="lognormal", center=1.0, spread=1.0),
+            ColumnSpec("x", "real", center=0.0, spread=1.0),
+        )
+    )
+    torch.manual_seed(0)
+    model = TabularVAE(TabularVAEConfig(schema=schema.to_dict())).eval()
+    run = Run(path=tmp_path, model=model, config={"model_config": {"schema": schema.to_dict()}})
+    rows = sample_rows(run, 50, given=["x=0.5"])
+    assert (rows["x"] == 0.5).all() and (rows["income"] > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (["x=1", "x>2"], "'x=1' and 'x>2' contradict each other"),
+        (["group=a", "group!=a"], "'group=a' and 'group!=a' contradict each other"),
+    ],
+)
+def test_contradictory_conditions_are_refused_before_drawing(run, given, message, monkeypatch):
+    monkeypatch.setattr(tabular_runs, "MAX_CONDITIONAL_DRAWS", 0)  # no draw may be needed to say so
+    with pytest.raises(VaekitError, match=message):
+        sample_rows(run, 5, given=given)
+
+
+def test_condition_text_is_read_forgivingly_and_errors_name_no_row(run):
+    assert (sample_rows(run, 5, given=[" group = a "])["group"] == "a").all()
+    with pytest.raises(VaekitError) as caught:
+        sample_rows(run, 5, given=["x==1"])
+    assert "row" not in str(caught.value)

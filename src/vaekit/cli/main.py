@@ -443,6 +443,7 @@ def _graph(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise VaekitError(f"--out {out} is a folder; name the picture file to write")
     run = load_run(args.run_dir)
+    require_command(run, "graph")
     require_graphviz()
     require_dot()
     _check_output(out, run_dir=args.run_dir)

@@ -176,7 +176,8 @@ class TabularVAE(VAE):
     ) -> torch.Tensor:
         """Rows drawn from p(x | x_given) for one partial row: the cells of ``values`` ``(columns,)``
         where ``observed`` is true are given, the others are drawn; returns ``(num_rows, columns)``
-        with the given cells as given.
+        with the given cells as given. Cells not given must still hold values of their family's
+        support (as an encoded table's missing cells do), since every cell is scored before masking.
 
         z is drawn by sampling importance resampling: ``num_proposals`` draws of the amortized
         posterior q(z | x_given), weighted by p(z) p(x_given | z) / q(z | x_given) and resampled, so

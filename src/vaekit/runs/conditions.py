@@ -59,18 +59,19 @@ def parse_condition(text: str, schema: Schema) -> Condition:
     """Read ``COLUMN OPERATOR VALUE`` against the model's columns; a clear error for a column the
     model does not have, an operator a column of levels cannot take, or a value outside the column
     (a level training never saw, a negative number for a positive column, text for a number)."""
-    column, found = _split(text, schema)
+    column, found = _split(text.strip(), schema)
     op, value = found
     position = schema.names.index(column)
     spec = schema.columns[position]
     has_levels = kind_named(spec.kind).has_levels
     if op not in ("=", "!=") and has_levels:
         raise VaekitError(f"--given {text!r}: {column} is a {spec.kind} column: it takes = or != conditions")
-    if op in ("=", "!=") or has_levels:
+    if op in ("=", "!="):
         try:
             encoded = encode_table(Schema((spec,)), pd.DataFrame({column: [value]}))
         except VaekitError as error:
-            raise VaekitError(f"--given {text!r}: {error}") from None
+            # The value was read as a one-row table: "at row 1" would only puzzle.
+            raise VaekitError(f"--given {text!r}: {str(error).replace(' at row 1', '')}") from None
         if not bool(encoded.observed[0, 0]):
             raise VaekitError(f"--given {text!r}: the value is empty; name a value, or leave the column out")
         return Condition(text, column, position, op, float(encoded.values[0, 0]))
@@ -103,8 +104,9 @@ def _split(text: str, schema: Schema) -> tuple[str, tuple[str, str]]:
     )
 
 
-def check_consistent(conditions: Sequence[Condition]) -> None:
-    """Refuse two ``=`` conditions that give one cell different values: no row meets both."""
+def check_consistent(conditions: Sequence[Condition], num_columns: int) -> None:
+    """Refuse, before drawing anything, conditions that no row can meet together: two ``=`` that give
+    one cell different values, or a ``=`` whose value another condition on its column excludes."""
     given: dict[str, Condition] = {}
     for condition in conditions:
         if not condition.gives_the_cell:
@@ -114,4 +116,14 @@ def check_consistent(conditions: Sequence[Condition]) -> None:
             raise VaekitError(
                 f"--given {other.text!r} and {condition.text!r} give {condition.column} two values: no row "
                 "meets both"
+            )
+    for condition in conditions:
+        cell = given.get(condition.column)
+        if cell is None or condition.gives_the_cell:
+            continue
+        row = torch.zeros((1, num_columns))
+        row[0, cell.position] = cell.encoded
+        if not bool(condition.holds(row)[0]):
+            raise VaekitError(
+                f"--given {cell.text!r} and {condition.text!r} contradict each other: no row meets both"
             )

@@ -14,7 +14,7 @@ import torch
 
 from vaekit._distributed import is_global_zero
 from vaekit._io import atomic_write, atomic_write_json
-from vaekit.data.tabular import EncodedTable, decode_table, encode_table, explain_divergence
+from vaekit.data.tabular import EncodedTable, decode_table, encode_table, explain_divergence, safe_fill
 from vaekit.errors import TrainingDivergedError, VaekitError
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
@@ -158,8 +158,9 @@ def sample_rows(run: Run, num_rows: int, *, seed: int = 0, given: Sequence[str] 
     if not given:
         return decode_table(schema, model.sample(num_rows, generator=torch.Generator().manual_seed(seed)))
     conditions = [parse_condition(text, schema) for text in given]
-    check_consistent(conditions)
-    values = torch.zeros(len(schema.columns))
+    check_consistent(conditions, len(schema.columns))
+    # Cells not given hold their family's safe fill: a value of its support, which the model may score.
+    values = torch.tensor([safe_fill(spec) for spec in schema.columns], dtype=torch.float32)
     observed = torch.zeros(len(schema.columns), dtype=torch.bool)
     for condition in conditions:
         if condition.gives_the_cell:

@@ -29,6 +29,7 @@ from vaekit.runs.table_sources import (
     ParquetTable,
     SeedTable,
     TableSource,
+    table_source,
     table_source_class,
 )
 
@@ -39,12 +40,13 @@ SHOWN_COLUMNS = 4
 
 
 def column_notes(model: Any, shown: int = SHOWN_COLUMNS) -> dict[str, str]:
-    """``x_FAMILY`` -> the names of the columns that site holds (the first few, then a count)."""
+    """Each family's sample site (``x_FAMILY``) -> the names of the columns it holds (the first few,
+    then a count)."""
     result = {}
     for family in dict.fromkeys(column.family for column in model.schema.columns):
         held = [column.name for column in model.schema.columns if column.family == family]
         listed = ", ".join(held[:shown]) + (f" and {len(held) - shown} more" if len(held) > shown else "")
-        result[f"x_{family}"] = ("column " if len(held) == 1 else "columns ") + listed
+        result[model.decoder_heads.site_name(family)] = ("column " if len(held) == 1 else "columns ") + listed
     return result
 
 
@@ -215,6 +217,14 @@ class TabularKind(ModelKind):
         from vaekit.runs.tabular import impute_rows
 
         return impute_rows(run, table, draws=draws, seed=seed)
+
+    def input_files(self, config: Mapping[str, Any]) -> list[str]:
+        data = config.get("data")
+        try:
+            source = table_source(data) if isinstance(data, dict) else None
+        except (VaekitError, KeyError, TypeError, ValueError):  # a damaged config.json: nothing to protect
+            source = None
+        return [*super().input_files(config), *(source.input_files() if source is not None else [])]
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
         with torch.random.fork_rng(devices=[]):
