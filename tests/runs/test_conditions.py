@@ -149,3 +149,48 @@ def test_condition_text_is_read_forgivingly_and_errors_name_no_row(run):
     with pytest.raises(VaekitError) as caught:
         sample_rows(run, 5, given=["x==1"])
     assert "row" not in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def holey_run(tmp_path_factory):
+    """A table with missing cells: a is missing in 30% of rows, and c exactly where a is; b in 10%."""
+    rng = np.random.default_rng(1)
+    rows = 500
+    a = rng.normal(size=rows)
+    b = rng.choice(["x", "y", "z"], size=rows).astype(object)
+    c = rng.normal(size=rows)
+    a_missing = rng.random(rows) < 0.3
+    a[a_missing], c[a_missing] = np.nan, np.nan
+    b[rng.random(rows) < 0.1] = None
+    folder = tmp_path_factory.mktemp("holes")
+    pd.DataFrame({"a": a, "b": b, "c": c}).to_csv(folder / "holes.csv", index=False)
+    config = default_train_config(epochs=3, seed=0, progress_bar=False)
+    data = {"dataset": "csv", "csv": str(folder / "holes.csv"), "split_seed": 0}
+    return train_tabular(data, config, folder / "run", iw_samples=2, figures=False, progress=False)
+
+
+def test_keep_missing_gives_the_rows_the_training_tables_missing_cells(holey_run):
+    from vaekit.runs.tabular import tabular_data
+
+    train, _ = tabular_data(holey_run.config)
+    rows = sample_rows(holey_run, 4000, keep_missing=True, seed=5)
+    for column in ("a", "b", "c"):
+        assert abs(rows[column].isna().mean() - train[column].isna().mean()) < 0.03, column
+    assert (rows["a"].isna() == rows["c"].isna()).all()  # which columns go missing together, too
+    assert sample_rows(holey_run, 100).notna().all().all()  # off by default
+    given = sample_rows(holey_run, 300, keep_missing=True, given=["a>-5"])
+    assert given["a"].notna().all() and given["c"].isna().any()  # a column conditioned on is never blanked
+
+
+def test_keep_missing_says_so_when_the_training_table_has_no_missing_cell(run):
+    from vaekit.errors import VaekitWarning
+
+    with pytest.warns(VaekitWarning, match="the training table has no missing cell"):
+        rows = sample_rows(run, 20, keep_missing=True)
+    assert rows.notna().all().all()
+
+
+def test_the_command_line_keeps_missing_cells(holey_run, tmp_path):
+    out = tmp_path / "holes.csv"
+    assert main(["sample", str(holey_run.path), "--n", "200", "--keep-missing", "--out", str(out)]) == 0
+    assert pd.read_csv(out)["a"].isna().any()

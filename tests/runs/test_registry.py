@@ -164,6 +164,11 @@ def test_a_model_registered_in_a_test_trains_and_serves_every_command(line_kind,
     assert "--out must name a .csv file for a line run" in capsys.readouterr().err
     assert main(["sample", str(run_dir), "--given", "a=1", "--out", str(tmp_path / "p.csv")]) == 2
     assert "--given conditions the columns of a table; a line run has none" in capsys.readouterr().err
+    assert main(["sample", str(run_dir), "--keep-missing", "--out", str(tmp_path / "p.csv")]) == 2
+    assert (
+        "--keep-missing gives a table's rows its missing cells; a line run has none"
+        in capsys.readouterr().err
+    )
 
     # --resume finds its kind again by the command name it stored.
     assert main(["train", "line", "--resume", str(run_dir), "--no-progress"]) == 0

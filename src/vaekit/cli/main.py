@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         "others given it; 'age>30' (<, <=, >=, !=) keeps the rows that meet it",
     )
     sample.add_argument(
+        "--keep-missing",
+        action="store_true",
+        help="tables: give the rows the training table's missing cells (each row the pattern of a "
+        "training row drawn at random)",
+    )
+    sample.add_argument(
         "--out", required=True, metavar="FILE", help="PNG file (images) or CSV file (tables, sequences)"
     )
     sample.set_defaults(handler=_sample)
@@ -423,11 +429,15 @@ def _sample(args: argparse.Namespace) -> int:
         raise VaekitError(f"--label needs a model with a class label; {kind.noun} has none")
     if args.given and not kind.takes_conditions:
         raise VaekitError(f"--given conditions the columns of a table; {kind.noun} has none")
+    if args.keep_missing and not kind.keeps_missing:
+        raise VaekitError(f"--keep-missing gives a table's rows its missing cells; {kind.noun} has none")
     out = Path(args.out)
     if out.suffix.lower() != kind.sample_suffix:
         raise VaekitError(f"--out must name a {kind.sample_suffix} file for {kind.noun}, got {out}")
     _check_output(out, run_dir=args.run_dir)
-    request = SampleRequest(args.n, args.seed, label=args.label, conditions=tuple(args.given))
+    request = SampleRequest(
+        args.n, args.seed, label=args.label, conditions=tuple(args.given), keep_missing=args.keep_missing
+    )
     print(kind.write_samples(run, out, request))
     return 0
 

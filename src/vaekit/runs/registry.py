@@ -82,12 +82,14 @@ class TrainRequest:
 @dataclass(frozen=True)
 class SampleRequest:
     """What ``vaekit sample`` asks of a run: ``num_samples`` draws seeded by ``seed``, of class
-    ``label`` (kinds that have labels), meeting ``conditions`` (kinds that take them: ``--given``)."""
+    ``label`` (kinds that have labels), meeting ``conditions`` (kinds that take them: ``--given``),
+    with the training data's missing cells (kinds that keep them: ``--keep-missing``)."""
 
     num_samples: int
     seed: int = 0
     label: int | None = None
     conditions: Sequence[str] = ()
+    keep_missing: bool = False
 
 
 class ModelKind(ABC):
@@ -115,6 +117,8 @@ class ModelKind(ABC):
     has_labels: ClassVar[bool] = False
     #: Whether ``vaekit sample --given`` can condition its samples on some of their values.
     takes_conditions: ClassVar[bool] = False
+    #: Whether ``vaekit sample --keep-missing`` can give its samples the training data's missing cells.
+    keeps_missing: ClassVar[bool] = False
     #: The metrics the training command prints when it ends.
     summary_keys: ClassVar[tuple[str, ...]] = SUMMARY_KEYS
     #: What the plate diagram's legend says of a site seen both observed and latent.

@@ -15,11 +15,11 @@ import torch
 from vaekit._distributed import is_global_zero
 from vaekit._io import atomic_write, atomic_write_json
 from vaekit.data.tabular import EncodedTable, decode_table, encode_table, explain_divergence, safe_fill
-from vaekit.errors import TrainingDivergedError, VaekitError
+from vaekit.errors import TrainingDivergedError, VaekitError, VaekitWarning
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig
-from vaekit.runs.conditions import check_consistent, parse_condition
+from vaekit.runs.conditions import Condition, check_consistent, parse_condition
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config
 from vaekit.runs.store import Run, load_run, progress_bar, unused_name
@@ -141,7 +141,9 @@ MAX_CONDITIONAL_DRAWS = 1_000_000
 CONDITIONAL_BATCH = 8192
 
 
-def sample_rows(run: Run, num_rows: int, *, seed: int = 0, given: Sequence[str] = ()) -> pd.DataFrame:
+def sample_rows(
+    run: Run, num_rows: int, *, seed: int = 0, given: Sequence[str] = (), keep_missing: bool = False
+) -> pd.DataFrame:
     """Synthetic rows with the original column names, kinds and levels.
 
     ``given`` holds conditions (:mod:`vaekit.runs.conditions`): ``COLUMN=VALUE`` gives a cell and
@@ -150,15 +152,48 @@ def sample_rows(run: Run, num_rows: int, *, seed: int = 0, given: Sequence[str] 
     ``<``, ``<=``, ``>=`` and ``!=`` keep the rows drawn that meet them. A condition that no row,
     or too few rows, of :data:`MAX_CONDITIONAL_DRAWS` drawn meet is refused as (nearly) impossible
     under the model.
+
+    ``keep_missing`` gives the synthetic rows the missing cells of the training table: each row
+    takes the pattern of missing cells of a training row drawn at random (seeded), so that the
+    share of missing cells of each column, and which columns go missing together, are the
+    table's. Columns named in ``given`` are never blanked.
     """
     if num_rows < 1:
         raise VaekitError(f"--n must be at least 1, got {num_rows}")
-    model: TabularVAE = run.model  # type: ignore[assignment]
     schema = _schema(run)
-    if not given:
-        return decode_table(schema, model.sample(num_rows, generator=torch.Generator().manual_seed(seed)))
     conditions = [parse_condition(text, schema) for text in given]
     check_consistent(conditions, len(schema.columns))
+    values = _draw_rows(run, schema, num_rows, seed, conditions, given)
+    if not keep_missing:
+        return decode_table(schema, values)
+    observed = _training_missingness(run, schema, num_rows, seed)
+    for condition in conditions:
+        observed[:, condition.position] = True
+    return decode_table(schema, values, observed)
+
+
+def _training_missingness(run: Run, schema: Schema, num_rows: int, seed: int) -> torch.Tensor:
+    """Which cells of ``num_rows`` rows are present, each row's pattern that of a training row drawn
+    at random: ``(num_rows, columns)`` booleans."""
+    train, _ = tabular_data(run.config)
+    patterns = encode_table(schema, train).observed
+    if bool(patterns.all()):
+        warnings.warn(
+            "--keep-missing: the training table has no missing cell, so the synthetic rows have none",
+            VaekitWarning,
+            stacklevel=3,
+        )
+    chosen = np.random.default_rng(seed).integers(len(patterns), size=num_rows)
+    return patterns[torch.from_numpy(chosen)].clone()
+
+
+def _draw_rows(
+    run: Run, schema: Schema, num_rows: int, seed: int, conditions: list[Condition], given: Sequence[str]
+) -> torch.Tensor:
+    """Encoded rows drawn from the model, meeting ``conditions``: ``(num_rows, columns)``."""
+    model: TabularVAE = run.model  # type: ignore[assignment]
+    if not conditions:
+        return model.sample(num_rows, generator=torch.Generator().manual_seed(seed))
     # Cells not given hold their family's safe fill: a value of its support, which the model may score.
     values = torch.tensor([safe_fill(spec) for spec in schema.columns], dtype=torch.float32)
     observed = torch.zeros(len(schema.columns), dtype=torch.bool)
@@ -194,7 +229,7 @@ def sample_rows(run: Run, num_rows: int, *, seed: int = 0, given: Sequence[str] 
             f"--given {shown}: only {found:,} of {drawn:,} rows drawn from the model meet the conditions, "
             f"fewer than the {num_rows:,} asked for; ask for --n {found} or fewer, or loosen the conditions"
         )
-    return decode_table(schema, torch.cat(kept)[:num_rows])
+    return torch.cat(kept)[:num_rows]
 
 
 def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0) -> pd.DataFrame:

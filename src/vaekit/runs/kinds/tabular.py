@@ -62,6 +62,7 @@ class TabularKind(ModelKind):
     summary_keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
     partial_note = "missing cells masked"
     takes_conditions = True
+    keeps_missing = True
 
     def add_arguments(self, parser: Any) -> None:
         # Required, but checked by train: a resumed run takes its source from the run folder.
@@ -204,7 +205,13 @@ class TabularKind(ModelKind):
     def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
         from vaekit.runs.tabular import sample_rows, write_table
 
-        rows = sample_rows(run, request.num_samples, seed=request.seed, given=request.conditions)
+        rows = sample_rows(
+            run,
+            request.num_samples,
+            seed=request.seed,
+            given=request.conditions,
+            keep_missing=request.keep_missing,
+        )
         return write_table(rows, out)
 
     def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:
