@@ -194,3 +194,21 @@ def test_the_command_line_keeps_missing_cells(holey_run, tmp_path):
     out = tmp_path / "holes.csv"
     assert main(["sample", str(holey_run.path), "--n", "200", "--keep-missing", "--out", str(out)]) == 0
     assert pd.read_csv(out)["a"].isna().any()
+
+
+def test_a_given_number_draws_the_other_cells_from_the_models_conditional(run, joint):
+    rows = sample_rows(run, 2000, given=["x=10"])
+    near = joint[(joint["x"] - 10).abs() < 0.5]
+    assert (rows["x"] == 10).all() and len(near) > 200
+    assert abs((rows["group"] == "b").mean() - (near["group"] == "b").mean()) < 0.1
+
+
+def test_a_level_too_rare_to_meet_by_drawing_is_given_and_said_to_be_approximate(run, joint, monkeypatch):
+    from vaekit.errors import VaekitWarning
+
+    monkeypatch.setattr(tabular_runs, "MAX_EXACT_DRAWS", 0)  # as if group b were too rare
+    with pytest.warns(VaekitWarning, match="approximate"):
+        rows = sample_rows(run, 2000, given=["group=b"])
+    assert (rows["group"] == "b").all()
+    assert abs(rows["x"].mean() - joint.loc[joint["group"] == "b", "x"].mean()) < 0.5
+    assert rows["x"].std() > 0.7 * joint.loc[joint["group"] == "b", "x"].std()  # not collapsed onto few z

@@ -179,16 +179,24 @@ class TabularVAE(VAE):
         with the given cells as given. Cells not given must still hold values of their family's
         support (as an encoded table's missing cells do), since every cell is scored before masking.
 
-        z is drawn by sampling importance resampling: ``num_proposals`` draws of the amortized
-        posterior q(z | x_given), weighted by p(z) p(x_given | z) / q(z | x_given) and resampled, so
-        that an imperfect encoder of partial rows does not bias the rows; each row's other cells
-        are then drawn from p(x | z).
+        z is drawn by sampling importance resampling from ``num_proposals`` proposals, half drawn
+        from the amortized posterior q(z | x_given) and half from the prior p(z) (a defensive
+        mixture r: the encoder of partial rows may be too narrow, and the prior alone is too wide
+        for a precise given number), weighted by p(z) p(x_given | z) / r(z) and resampled; each
+        row's other cells are then drawn from p(x | z). The rows are approximate draws: the fewer
+        proposals carry the weight, the closer they are to one another.
         """
+        from_prior = num_proposals // 2
         proposals_values = values.expand(num_proposals, -1)
         proposals_observed = observed.expand(num_proposals, -1)
         posterior = self.encode(proposals_values, proposals_observed)
-        z = posterior.sample()
-        log_weight = self.prior((num_proposals,)).log_prob(z) - posterior.log_prob(z)
+        prior = self.prior((num_proposals,))
+        z = torch.cat([posterior.sample()[from_prior:], prior.sample()[:from_prior]])
+        share = torch.tensor(from_prior / num_proposals)
+        log_proposal = torch.logaddexp(
+            posterior.log_prob(z) + torch.log1p(-share), prior.log_prob(z) + torch.log(share)
+        )
+        log_weight = prior.log_prob(z) - log_proposal
         for family, d in self.column_distributions(z).items():
             index = self.decoder_heads.index(family)
             cells = d.log_prob(self.decoder_heads.observations(family, proposals_values))

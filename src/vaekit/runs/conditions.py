@@ -41,6 +41,8 @@ class Condition:
     position: int
     operator: str
     encoded: float
+    #: Whether the column holds levels: an ``=`` on it can be met by rows drawn from the joint.
+    on_levels: bool = False
 
     @property
     def gives_the_cell(self) -> bool:
@@ -74,7 +76,7 @@ def parse_condition(text: str, schema: Schema) -> Condition:
             raise VaekitError(f"--given {text!r}: {str(error).replace(' at row 1', '')}") from None
         if not bool(encoded.observed[0, 0]):
             raise VaekitError(f"--given {text!r}: the value is empty; name a value, or leave the column out")
-        return Condition(text, column, position, op, float(encoded.values[0, 0]))
+        return Condition(text, column, position, op, float(encoded.values[0, 0]), has_levels)
     try:
         number = float(value)
     except ValueError:

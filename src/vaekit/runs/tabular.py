@@ -137,8 +137,11 @@ def score_rows(
 
 #: Rows drawn from the model, at most, to find those that meet the conditions of a conditional sample.
 MAX_CONDITIONAL_DRAWS = 1_000_000
-#: Rows drawn at a time for a conditional sample (and proposals of z for each).
+#: Rows drawn at a time for a conditional sample.
 CONDITIONAL_BATCH = 8192
+#: Rows drawn from the joint, at most, to meet ``=`` conditions on levels exactly, before drawing the
+#: rest given the cells (approximate).
+MAX_EXACT_DRAWS = 200_000
 
 
 def sample_rows(
@@ -190,7 +193,15 @@ def _training_missingness(run: Run, schema: Schema, num_rows: int, seed: int) ->
 def _draw_rows(
     run: Run, schema: Schema, num_rows: int, seed: int, conditions: list[Condition], given: Sequence[str]
 ) -> torch.Tensor:
-    """Encoded rows drawn from the model, meeting ``conditions``: ``(num_rows, columns)``."""
+    """Encoded rows drawn from the model, meeting ``conditions``: ``(num_rows, columns)``.
+
+    Rows are drawn from the model's joint and kept where they meet every condition, which gives
+    exact draws of its conditional, as long as that keeps enough of them (at most
+    :data:`MAX_EXACT_DRAWS` drawn). An ``=`` on a number (which no drawn row meets exactly), or on a
+    level too rare for that, is met by giving the cell and drawing the others given it
+    (:meth:`~vaekit.models.TabularVAE.conditional_sample`, approximate), still keeping the rows
+    that meet the other conditions.
+    """
     model: TabularVAE = run.model  # type: ignore[assignment]
     if not conditions:
         return model.sample(num_rows, generator=torch.Generator().manual_seed(seed))
@@ -200,22 +211,41 @@ def _draw_rows(
     for condition in conditions:
         if condition.gives_the_cell:
             values[condition.position], observed[condition.position] = condition.encoded, True
+    exact_possible = all(condition.on_levels or not condition.gives_the_cell for condition in conditions)
+
+    def keep(rows: torch.Tensor) -> torch.Tensor:
+        meets = torch.ones(len(rows), dtype=torch.bool)
+        for condition in conditions:
+            meets &= condition.holds(rows)
+        return rows[meets]
+
     kept: list[torch.Tensor] = []
     found = drawn = 0
     generator_state = torch.get_rng_state()
     torch.manual_seed(seed)
     try:
-        while found < num_rows and drawn < MAX_CONDITIONAL_DRAWS:
-            batch = min(CONDITIONAL_BATCH, MAX_CONDITIONAL_DRAWS - drawn)
-            if observed.any():
-                rows = model.conditional_sample(values, observed, batch, num_proposals=batch)
-            else:  # only conditions that keep rows: draw them from p(x), z from the prior
-                rows = model.sample(batch)
-            meets = torch.ones(batch, dtype=torch.bool)
-            for condition in conditions:
-                meets &= condition.holds(rows)
-            kept.append(rows[meets])
-            found, drawn = found + int(meets.sum()), drawn + batch
+        exact_budget = MAX_EXACT_DRAWS if observed.any() else MAX_CONDITIONAL_DRAWS
+        while exact_possible and found < num_rows and drawn < exact_budget:
+            batch = min(CONDITIONAL_BATCH, exact_budget - drawn)
+            rows = keep(model.sample(batch))
+            kept.append(rows)
+            found, drawn = found + len(rows), drawn + batch
+        if found < num_rows and observed.any():
+            shown = " ".join(repr(text) for text in given)
+            if exact_possible:  # a level too rare to meet in the joint's draws: say the rest are approximate
+                warnings.warn(
+                    f"--given {shown}: {found:,} of {drawn:,} rows drawn from the model met the conditions; "
+                    "the others are drawn given the cells (importance resampling: approximate, and closer to "
+                    "one another than the model's own draws)",
+                    VaekitWarning,
+                    stacklevel=4,
+                )
+            drawn = 0
+            while found < num_rows and drawn < MAX_CONDITIONAL_DRAWS:
+                batch = min(CONDITIONAL_BATCH, MAX_CONDITIONAL_DRAWS - drawn)
+                rows = keep(model.conditional_sample(values, observed, batch, num_proposals=4 * batch))
+                kept.append(rows)
+                found, drawn = found + len(rows), drawn + batch
     finally:
         torch.set_rng_state(generator_state)
     shown = " ".join(repr(text) for text in given)
