@@ -48,6 +48,8 @@ ALLOWED = {
         "plots",
         "schema",
     },
+    # The scikit-learn imputer sits on top of runs, as the CLI does: it trains and uses run folders.
+    "sklearn": {"errors", "runs"},
 }
 
 # Low-level modules every layer may lean on: beyond the standard library, only these packages, so

@@ -10,7 +10,8 @@ Ready-made models, each with a function that trains it into a run folder (:mod:`
 functions that use the trained run: images (:class:`ImageVAE`, :func:`train_image_vae`,
 :func:`sample_images`), images with a few labels (:class:`SemiSupervisedVAE`,
 :func:`train_ssvae`), tables (:class:`TabularVAE`, :func:`train_tabular`, :func:`sample_rows`,
-:func:`score_rows`, :func:`impute_rows`) and sequences (:class:`SequenceVAE`,
+:func:`score_rows`, :func:`impute_rows`; :class:`TabularModel` does it all on pandas DataFrames,
+and :class:`vaekit.sklearn.VAEImputer` is its scikit-learn imputer) and sequences (:class:`SequenceVAE`,
 :func:`train_sequence`, :func:`sample_sequences`, :func:`score_sequences`).
 """
 
@@ -45,6 +46,7 @@ from vaekit.runs import sample_images as sample_images
 from vaekit.runs import save_model as save_model
 from vaekit.runs import train_image_vae as train_image_vae
 from vaekit.runs import train_ssvae as train_ssvae
+from vaekit.runs.frame import TabularModel as TabularModel
 from vaekit.runs.sequence import sample_sequences as sample_sequences
 from vaekit.runs.sequence import score_sequences as score_sequences
 from vaekit.runs.sequence import train_sequence as train_sequence
@@ -67,6 +69,7 @@ __all__ = [
     "SemiSupervisedVAEConfig",
     "SequenceVAE",
     "SequenceVAEConfig",
+    "TabularModel",
     "TabularVAE",
     "TabularVAEConfig",
     "TermwiseELBO",

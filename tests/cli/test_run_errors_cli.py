@@ -93,6 +93,7 @@ def test_a_config_of_the_wrong_shape_is_one_line_for_every_command(
         ["sample", str(run), "--n", "3", "--out", str(tmp_path / "s.csv")],
         ["score", str(run), "--csv", table, "--out", str(tmp_path / "sc.csv"), "--no-progress"],
         ["impute", str(run), "--csv", table, "--out", str(tmp_path / "i.csv")],
+        ["encode", str(run), "--csv", table, "--out", str(tmp_path / "e.csv")],
         ["evaluate", str(run), "--no-progress"],
         ["train", "tabular", "--resume", str(run), "--no-progress"],
     ):

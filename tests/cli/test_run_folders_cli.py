@@ -116,7 +116,7 @@ def test_a_second_training_on_a_folder_in_use_is_refused(run, capsys):
     assert _contents(run_dir) == before
 
 
-@pytest.mark.parametrize("command", ["score", "impute"])
+@pytest.mark.parametrize("command", ["score", "impute", "encode"])
 def test_an_output_that_is_an_input_is_refused(run, command, tmp_path, capsys):
     run_dir, table = run
     given = shutil.copy(table, tmp_path / "in.csv")
@@ -138,7 +138,7 @@ def test_a_failed_start_writes_nothing_and_a_plain_rerun_works(tmp_path, capsys)
     assert (out / "model.pt").is_file()
 
 
-@pytest.mark.parametrize("command", ["sample", "score", "impute"])
+@pytest.mark.parametrize("command", ["sample", "score", "impute", "encode"])
 def test_an_output_that_is_the_runs_training_table_is_refused(run, command, tmp_path, capsys):
     """Issue 14 acceptance sweep: impute --csv holes.csv --out t.csv replaced the table the run was
     trained on (then --resume and evaluate refused the run, its data changed)."""

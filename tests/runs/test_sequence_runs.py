@@ -125,6 +125,23 @@ def test_scores_are_per_sequence_and_independent_of_the_rows_around_them(sequenc
     assert alone["log_likelihood"].item() == pytest.approx(in_file, abs=2.0)
 
 
+def test_encode_gives_one_latent_code_per_sequence(sequence_run):
+    from vaekit.runs.sequence import encode_sequences_latent
+
+    run, path = sequence_run
+    table = pd.read_csv(path, dtype=str)
+    latent = encode_sequences_latent(run, table)
+    assert list(latent.columns) == [
+        "digit",
+        *(f"z_mean_{k}" for k in (1, 2, 3)),
+        "z_scale_1",
+        "z_scale_2",
+        "z_scale_3",
+    ]
+    assert latent["digit"].tolist() == list(dict.fromkeys(table["digit"]))
+    assert (latent.filter(like="z_scale") > 0).all().all()
+
+
 @pytest.mark.parametrize("id_name", ["steps", "log_likelihood"])
 def test_score_columns_never_replace_the_id_column(sequence_run, id_name):
     run, path = sequence_run

@@ -13,7 +13,7 @@ from vaekit.errors import DataError
 from vaekit.inference import TrainConfig
 from vaekit.models import TabularVAEConfig
 from vaekit.runs import load_run
-from vaekit.runs.tabular import impute_rows, sample_rows, score_rows, train_tabular, write_table
+from vaekit.runs.tabular import encode_rows, impute_rows, sample_rows, score_rows, train_tabular, write_table
 
 
 def _csv(tmp_path, rows: int = 120):
@@ -206,6 +206,33 @@ def test_score_and_impute_refuse_image_runs(tmp_path, capsys):
     path, _ = _csv(tmp_path)
     assert main(["score", str(image_run), "--csv", str(path), "--out", str(tmp_path / "s.csv")]) == 2
     assert "needs a tabular run" in capsys.readouterr().err
+    assert main(["encode", str(image_run), "--csv", str(path), "--out", str(tmp_path / "z.csv")]) == 2
+    assert "needs a tabular run or a sequence run" in capsys.readouterr().err
+
+
+def test_encode_gives_each_rows_latent_mean_and_scale(csv_run, tmp_path, capsys):
+    run, path, table = csv_run
+    latent = encode_rows(run, table.head(10))
+    assert list(latent.columns) == ["row", "z_mean_1", "z_mean_2", "z_scale_1", "z_scale_2"]
+    assert latent["row"].tolist() == list(range(1, 11))
+    assert (latent[["z_scale_1", "z_scale_2"]] > 0).all().all()
+    # A row's code depends on its own present cells only, not on the rows beside it.
+    alone = encode_rows(run, table.iloc[[3]])
+    assert alone["z_mean_1"].item() == pytest.approx(latent["z_mean_1"][3], rel=1e-5)
+    # Output names never clash with the table's columns (extra columns, which the model ignores).
+    clashing = table.head(3).assign(row=0, z_mean_1=0)
+    assert list(encode_rows(run, clashing))[:3] == ["row_", "z_mean_1_", "z_mean_2"]
+    with pytest.raises(DataError, match="lacks these columns of the model's schema: city"):
+        encode_rows(run, table.drop(columns="city"))
+    out = tmp_path / "latent.csv"
+    assert main(["encode", str(run.path), "--csv", str(path), "--out", str(out)]) == 0
+    written = pd.read_csv(out)
+    assert len(written) == len(table) and np.isfinite(written.drop(columns="row").to_numpy()).all()
+    capsys.readouterr()
+    assert main(["encode", str(run.path), "--csv", str(path), "--out", str(path)]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert main(["encode", str(run.path), "--csv", str(path), "--out", str(tmp_path / "z.txt")]) == 2
+    assert "must name a .csv file" in capsys.readouterr().err
 
 
 def test_force_with_a_bad_table_keeps_the_old_run(csv_run, tmp_path, capsys):

@@ -79,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     impute.add_argument("--seed", type=seed_number, default=0, help="seed of the draws (0)")
     impute.set_defaults(handler=_impute)
 
+    encode = commands.add_parser(
+        "encode", help="latent means and scales, q(z | x), of each table row or each sequence"
+    )
+    encode.add_argument("run_dir", metavar="RUN_DIR")
+    encode.add_argument(
+        "--csv", required=True, metavar="FILE", help="table or long-format sequences to encode"
+    )
+    encode.add_argument("--out", required=True, metavar="FILE.csv", help="latent codes to write")
+    encode.set_defaults(handler=_encode)
+
     evaluate = commands.add_parser("evaluate", help="recompute a run's test metrics and rewrite metrics.json")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     add_evaluation_flags(evaluate)
@@ -327,6 +337,17 @@ def _impute(args: argparse.Namespace) -> int:
     out = _csv_out(args.out, inputs=(args.csv,), run_dir=args.run_dir)
     run, kind = _load_run_for(args.run_dir, "impute")
     write_table(kind.impute(run, read_table(args.csv), draws=args.draws, seed=args.seed), out)
+    print(out)
+    return 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from vaekit.data.tabular import read_table
+    from vaekit.runs.tabular import write_table
+
+    out = _csv_out(args.out, inputs=(args.csv,), run_dir=args.run_dir)
+    run, kind = _load_run_for(args.run_dir, "encode")
+    write_table(kind.encode(run, read_table(args.csv)), out)
     print(out)
     return 0
 

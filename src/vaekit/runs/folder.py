@@ -40,8 +40,10 @@ PREVIOUS = ".vaekit-previous"
 BOOKKEEPING = (MARKER, LOCK, PREVIOUS)
 MARKER_FORMAT = "vaekit-run-folder"
 
+#: The table a run fitted on a DataFrame trains from (:class:`vaekit.runs.frame.TabularModel`).
+TABLE_FILE = "table.csv"
 #: The files a training run writes at the top of its folder.
-RUN_FILES = ("config.json", "command.json", "model.pt", "metrics.json", "log.csv")
+RUN_FILES = ("config.json", "command.json", "model.pt", "metrics.json", "log.csv", TABLE_FILE)
 #: The folders a training run writes, with the names of the files vaekit writes in them.
 RUN_FOLDERS: dict[str, tuple[str, ...]] = {
     "checkpoints": ("*.ckpt",),

@@ -2,8 +2,8 @@
 
 A :class:`ModelKind` says everything the command line and the run store need to know about one kind
 of model: its command name (``vaekit train NAME``), its model and config classes, its flags, how it
-trains from them, and what ``evaluate``, ``sample``, ``score``, ``impute`` and ``graph`` do with a
-run of it. Nothing above this module asks which class a model is: it asks the registry for the
+trains from them, and what ``evaluate``, ``sample``, ``score``, ``impute``, ``encode`` and ``graph``
+do with a run of it. Nothing above this module asks which class a model is: it asks the registry for the
 model's kind and calls it.
 
 To add a model to vaekit, write one module with a :class:`ModelKind` subclass and register an
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from vaekit.runs.store import Run
 
 #: The commands a run can be given after training; a kind lists those it answers in ``commands``.
-RUN_COMMANDS = ("evaluate", "sample", "score", "impute", "graph")
+RUN_COMMANDS = ("evaluate", "sample", "score", "impute", "encode", "graph")
 #: The metrics a finished run reports on its one summary line, unless its kind says otherwise.
 SUMMARY_KEYS = (
     "test_elbo",
@@ -182,6 +182,10 @@ class ModelKind(ABC):
     def impute(self, run: Run, table: pd.DataFrame, *, draws: int, seed: int) -> pd.DataFrame:
         """``table`` with its missing cells filled from the model."""
         raise VaekitError(f"vaekit cannot impute with {self.noun}")
+
+    def encode(self, run: Run, table: pd.DataFrame) -> pd.DataFrame:
+        """Each row's (or sequence's) q(z | x): the means and scales of its latent code, as a table."""
+        raise VaekitError(f"vaekit cannot encode data with {self.noun}")
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
         """Arguments of ``model.model`` for its plate diagram, one tuple per case the diagram merges."""

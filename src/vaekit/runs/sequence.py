@@ -276,6 +276,20 @@ def score_sequences(
     return pd.DataFrame(output)
 
 
+def encode_sequences_latent(run: Run, table: pd.DataFrame) -> pd.DataFrame:
+    """Each sequence's approximate posterior q(z | its present cells): one row per sequence, in
+    order of first appearance, with its id, ``z_mean_1..K`` and ``z_scale_1..K`` (a name the id
+    column has gets a ``_`` appended)."""
+    from vaekit.runs.tabular import latent_table
+
+    columns = _columns(run)
+    encoded = encode_sequences(_schema(run), table, columns)
+    model: SequenceVAE = run.model  # type: ignore[assignment]
+    with torch.no_grad():
+        posterior = model.encode(encoded.values, encoded.observed, encoded.lengths)
+    return latent_table(posterior.mean, posterior.stddev, {columns.id: list(encoded.ids)})
+
+
 def _train_lengths(run: Run) -> tuple[np.ndarray, np.ndarray]:
     counts = run.config["data"]["train_lengths"]
     lengths = np.array([int(k) for k in counts])

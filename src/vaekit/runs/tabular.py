@@ -292,6 +292,40 @@ def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0)
     return pd.concat(completed, ignore_index=True)
 
 
+def encode_rows(run: Run, table: pd.DataFrame) -> pd.DataFrame:
+    """Each row's approximate posterior q(z | the row's present cells): one row per row of ``table``.
+
+    The columns are ``row`` (numbered from 1, as ``score`` numbers them), ``z_mean_1`` ... ``z_mean_K``
+    and ``z_scale_1`` ... ``z_scale_K`` (the Normal's standard deviations), K the latent dimension. A
+    row with every cell missing gets the encoder's answer to nothing, close to the prior. An output
+    name that is a column of ``table`` gets a ``_`` appended (:func:`unused_name`), so that the
+    result can be joined to the table without a clash.
+    """
+    encoded = encode_table(_schema(run), table)
+    model: TabularVAE = run.model  # type: ignore[assignment]
+    with torch.no_grad():
+        posterior = model.encode(encoded.values, encoded.observed)
+    row = unused_name("row", map(str, table.columns))
+    return latent_table(posterior.mean, posterior.stddev, {row: np.arange(1, len(table) + 1)}, table.columns)
+
+
+def latent_table(
+    means: torch.Tensor, scales: torch.Tensor, leading: dict[str, Any], taken: Any = ()
+) -> pd.DataFrame:
+    """A table of latent means and scales, ``(examples, K)`` each, after the ``leading`` columns
+    (named by the caller): ``z_mean_1..K`` then ``z_scale_1..K``, none of them a name in ``taken``
+    or of ``leading``."""
+    output: dict[str, Any] = dict(leading)
+    names = {str(name) for name in taken} | set(output)
+    for prefix, values in (("z_mean", means), ("z_scale", scales)):
+        array = values.detach().double().cpu().numpy()
+        for k in range(array.shape[1]):
+            name = unused_name(f"{prefix}_{k + 1}", names)
+            output[name] = array[:, k]
+            names.add(name)
+    return pd.DataFrame(output)
+
+
 def _point_estimate(schema: Schema, predicted: torch.Tensor) -> torch.Tensor:
     """Each cell's point estimate over the draws, by its column's family: the mean for numbers, the
     most frequent level for levels (:meth:`~vaekit.models.families.ColumnFamily.point_over_draws`)."""

@@ -36,7 +36,7 @@ class SequenceKind(ModelKind):
     config_class = SequenceVAEConfig
     help = "sequence VAE: one z per sequence, recurrent encoder and decoder, a likelihood per step"
     noun = "a sequence run"
-    commands = frozenset({"evaluate", "sample", "score", "graph"})
+    commands = frozenset({"evaluate", "sample", "score", "encode", "graph"})
     summary_keys = (
         "test_elbo",
         "test_log_likelihood",
@@ -165,6 +165,11 @@ class SequenceKind(ModelKind):
         from vaekit.runs.sequence import score_sequences
 
         return score_sequences(run, table, iw_samples=iw_samples, progress=progress)
+
+    def encode(self, run: Run, table: pd.DataFrame) -> pd.DataFrame:
+        from vaekit.runs.sequence import encode_sequences_latent
+
+        return encode_sequences_latent(run, table)
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
         with torch.random.fork_rng(devices=[]):

@@ -58,7 +58,7 @@ class TabularKind(ModelKind):
     config_class = TabularVAEConfig
     help = "tabular VAE: columns of different kinds, each with its own likelihood, tied by z"
     noun = "a tabular run"
-    commands = frozenset({"evaluate", "sample", "score", "impute", "graph"})
+    commands = frozenset({"evaluate", "sample", "score", "impute", "encode", "graph"})
     summary_keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
     partial_note = "missing cells masked"
     takes_conditions = True
@@ -224,6 +224,11 @@ class TabularKind(ModelKind):
         from vaekit.runs.tabular import impute_rows
 
         return impute_rows(run, table, draws=draws, seed=seed)
+
+    def encode(self, run: Run, table: pd.DataFrame) -> pd.DataFrame:
+        from vaekit.runs.tabular import encode_rows
+
+        return encode_rows(run, table)
 
     def input_files(self, config: Mapping[str, Any]) -> list[str]:
         data = config.get("data")
