@@ -27,6 +27,7 @@ from vaekit.runs.kinds.flags import (
 from vaekit.runs.registry import (
     SUMMARY_KEYS,
     ModelKind,
+    ReportRequest,
     SampleRequest,
     TrainRequest,
     kind_of_name,
@@ -122,6 +123,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, metavar="FILE", help="PNG file (images) or CSV file (tables, sequences)"
     )
     sample.set_defaults(handler=_sample)
+
+    report = commands.add_parser(
+        "report",
+        help="judge a tabular run's synthetic rows against held-out rows: an HTML page, its numbers as JSON",
+    )
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.add_argument(
+        "--csv",
+        required=True,
+        metavar="FILE",
+        help="held-out rows: a table with the training table's columns",
+    )
+    report.add_argument(
+        "--out",
+        default="report.html",
+        metavar="FILE.html",
+        help="page to write (report.html); the numbers go beside it, with .json for .html",
+    )
+    report.add_argument(
+        "--n", type=positive_int, default=None, help="synthetic rows to draw (as many as the held-out rows)"
+    )
+    report.add_argument("--seed", type=seed_number, default=0, help="seed of the draws and classifiers (0)")
+    report.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="column that machine-learning efficacy predicts (the last categorical or binary column, "
+        "else the last numeric one, scored by R²)",
+    )
+    report.add_argument("--force", action="store_true", help="replace an earlier report at --out")
+    report.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    report.set_defaults(handler=_report)
 
     graph = commands.add_parser("graph", help="draw the plate diagram of a run's model (needs Graphviz)")
     graph.add_argument("run_dir", metavar="RUN_DIR")
@@ -460,6 +492,29 @@ def _sample(args: argparse.Namespace) -> int:
         args.n, args.seed, label=args.label, conditions=tuple(args.given), keep_missing=args.keep_missing
     )
     print(kind.write_samples(run, out, request))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from vaekit.data.tabular import read_table
+    from vaekit.runs.report import check_report_out, json_path
+
+    out = Path(args.out)
+    check_report_out(out, force=args.force)
+    _check_output(out, inputs=(args.csv,), run_dir=args.run_dir)
+    _check_output(json_path(out), inputs=(args.csv,), run_dir=args.run_dir)
+    run, kind = _load_run_for(args.run_dir, "report")
+    request = ReportRequest(
+        num_samples=args.n,
+        seed=args.seed,
+        target=args.target,
+        held_out_name=args.csv,
+        force=args.force,
+        progress=not args.no_progress,
+    )
+    page, numbers = kind.report(run, read_table(args.csv), out, request)
+    print(page)
+    print(numbers)
     return 0
 
 

@@ -21,6 +21,7 @@ from vaekit.runs.evaluate import sample_images as sample_images
 from vaekit.runs.evaluate import write_figures as write_figures
 from vaekit.runs.image_vae import train_image_vae as train_image_vae
 from vaekit.runs.registry import ModelKind as ModelKind
+from vaekit.runs.registry import ReportRequest as ReportRequest
 from vaekit.runs.registry import SampleRequest as SampleRequest
 from vaekit.runs.registry import TrainRequest as TrainRequest
 from vaekit.runs.registry import kind_of as kind_of
@@ -45,6 +46,7 @@ __all__ = [
     "MODEL_TYPES",
     "ModelKind",
     "Run",
+    "ReportRequest",
     "SampleRequest",
     "TrainRequest",
     "choose_labelled",

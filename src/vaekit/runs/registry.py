@@ -2,9 +2,9 @@
 
 A :class:`ModelKind` says everything the command line and the run store need to know about one kind
 of model: its command name (``vaekit train NAME``), its model and config classes, its flags, how it
-trains from them, and what ``evaluate``, ``sample``, ``score``, ``impute``, ``encode`` and ``graph``
-do with a run of it. Nothing above this module asks which class a model is: it asks the registry for the
-model's kind and calls it.
+trains from them, and what ``evaluate``, ``sample``, ``score``, ``impute``, ``encode``, ``graph`` and
+``report`` do with a run of it. Nothing above this module asks which class a model is: it asks the
+registry for the model's kind and calls it.
 
 To add a model to vaekit, write one module with a :class:`ModelKind` subclass and register an
 instance::
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from vaekit.runs.store import Run
 
 #: The commands a run can be given after training; a kind lists those it answers in ``commands``.
-RUN_COMMANDS = ("evaluate", "sample", "score", "impute", "encode", "graph")
+RUN_COMMANDS = ("evaluate", "sample", "score", "impute", "encode", "graph", "report")
 #: The metrics a finished run reports on its one summary line, unless its kind says otherwise.
 SUMMARY_KEYS = (
     "test_elbo",
@@ -90,6 +90,21 @@ class SampleRequest:
     label: int | None = None
     conditions: Sequence[str] = ()
     keep_missing: bool = False
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What ``vaekit report`` asks of a run: ``num_samples`` synthetic rows (``None``: as many as the
+    held-out rows) seeded by ``seed``, ``target`` the column of the machine-learning efficacy
+    (``None``: the kind's default), ``held_out_name`` how the page names the held-out table, and
+    whether an earlier report may be replaced (``force``) and progress shown."""
+
+    num_samples: int | None = None
+    seed: int = 0
+    target: str | None = None
+    held_out_name: str = "the held-out table"
+    force: bool = False
+    progress: bool = True
 
 
 class ModelKind(ABC):
@@ -186,6 +201,13 @@ class ModelKind(ABC):
     def encode(self, run: Run, table: pd.DataFrame) -> pd.DataFrame:
         """Each row's (or sequence's) q(z | x): the means and scales of its latent code, as a table."""
         raise VaekitError(f"vaekit cannot encode data with {self.noun}")
+
+    def report(
+        self, run: Run, held_out: pd.DataFrame, out: Path, request: ReportRequest
+    ) -> tuple[Path, Path]:
+        """Judge the run's synthetic data against ``held_out`` rows: an HTML page at ``out`` and its
+        numbers as JSON beside it; returns both paths."""
+        raise VaekitError(f"vaekit cannot report on the synthetic data of {self.noun}")
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
         """Arguments of ``model.model`` for its plate diagram, one tuple per case the diagram merges."""

@@ -22,7 +22,7 @@ from vaekit.runs.kinds.flags import (
     positive_int,
     train_config_from,
 )
-from vaekit.runs.registry import ModelKind, SampleRequest, TrainRequest
+from vaekit.runs.registry import ModelKind, ReportRequest, SampleRequest, TrainRequest
 from vaekit.runs.store import Run
 from vaekit.runs.table_sources import (
     CsvTable,
@@ -62,7 +62,7 @@ class TabularKind(ModelKind):
     config_class = TabularVAEConfig
     help = "tabular VAE: columns of different kinds, each with its own likelihood, tied by z"
     noun = "a tabular run"
-    commands = frozenset({"evaluate", "sample", "score", "impute", "encode", "graph"})
+    commands = frozenset({"evaluate", "sample", "score", "impute", "encode", "graph", "report"})
     summary_keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
     partial_note = "missing cells masked"
     takes_conditions = True
@@ -233,6 +233,23 @@ class TabularKind(ModelKind):
         from vaekit.runs.tabular import encode_rows
 
         return encode_rows(run, table)
+
+    def report(
+        self, run: Run, held_out: pd.DataFrame, out: Path, request: ReportRequest
+    ) -> tuple[Path, Path]:
+        from vaekit.runs.report import write_report
+
+        return write_report(
+            run,
+            held_out,
+            out,
+            num_rows=request.num_samples,
+            seed=request.seed,
+            target=request.target,
+            held_out_name=request.held_out_name,
+            force=request.force,
+            progress=request.progress,
+        )
 
     def input_files(self, config: Mapping[str, Any]) -> list[str]:
         data = config.get("data")
