@@ -43,8 +43,6 @@ NUMBER_BINS = 5
 MAX_LEVELS = 20
 #: Folds of the cross-validated detection score.
 DETECTION_FOLDS = 5
-#: Significant digits to which numbers are compared when looking for copies of training rows.
-COPY_DIGITS = 6
 #: Bins of the histogram of distances to the closest record (the last one holds the top percent).
 DCR_BINS = 30
 
@@ -205,6 +203,18 @@ def _subsample(table: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.D
 # --- column shapes ---------------------------------------------------------------------------------
 
 
+def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    """The two-sample Kolmogorov-Smirnov statistic: the largest gap between the empirical
+    distribution functions of ``a`` and ``b`` (scipy's ``ks_2samp`` statistic, without its p-value,
+    whose exact computation dominates the cost on small samples)."""
+    a, b = np.sort(a), np.sort(b)
+    points = np.concatenate([a, b])
+    gap = np.searchsorted(a, points, side="right") / len(a) - np.searchsorted(b, points, side="right") / len(
+        b
+    )
+    return float(np.abs(gap).max())
+
+
 def column_distance(real: pd.Series, synthetic: pd.Series, kind: str) -> float | None:
     """Kolmogorov-Smirnov statistic (numbers) or total-variation distance of the level shares
     (categories) between the present cells of two columns; ``None`` when either has none."""
@@ -212,9 +222,7 @@ def column_distance(real: pd.Series, synthetic: pd.Series, kind: str) -> float |
     if len(a) == 0 or len(b) == 0:
         return None
     if kind == NUMBER:
-        from scipy.stats import ks_2samp
-
-        return float(ks_2samp(a.to_numpy(float), b.to_numpy(float)).statistic)
+        return ks_statistic(a.to_numpy(float), b.to_numpy(float))
     shares_a, shares_b = a.value_counts(normalize=True), b.value_counts(normalize=True)
     return float(0.5 * shares_a.sub(shares_b, fill_value=0).abs().sum())
 
@@ -428,6 +436,16 @@ class _Features:
         return np.concatenate(blocks, axis=1)
 
 
+#: Rows from which gradient boosting stops early, on a tenth of them held out (fewer: 100 iterations).
+EARLY_STOPPING_ROWS = 1000
+
+
+def _boosting(model_class: type, rows: int, seed: int) -> Any:
+    """Gradient-boosted trees of at most 100 iterations, stopping early on a large table (a wide
+    table's many features make each iteration costly; a small one has too few rows to hold out)."""
+    return model_class(max_iter=100, early_stopping=rows >= EARLY_STOPPING_ROWS, random_state=seed)
+
+
 # --- detection -------------------------------------------------------------------------------------
 
 
@@ -453,7 +471,7 @@ def detection_score(
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     classifiers = {
         "logistic_regression": LogisticRegression(max_iter=1000),
-        "gradient_boosting": HistGradientBoostingClassifier(max_iter=100, random_state=seed),
+        "gradient_boosting": _boosting(HistGradientBoostingClassifier, len(labels), seed),
     }
     for name, classifier in classifiers.items():
         probability = cross_val_predict(classifier, features, labels, cv=splitter, method="predict_proba")
@@ -511,12 +529,10 @@ def ml_efficacy(
             model: Any = (
                 DummyClassifier(strategy="most_frequent")
                 if single
-                else HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+                else _boosting(HistGradientBoostingClassifier, len(rows), seed)
             )
         else:
-            model = (
-                DummyRegressor() if single else HistGradientBoostingRegressor(max_iter=100, random_state=seed)
-            )
+            model = DummyRegressor() if single else _boosting(HistGradientBoostingRegressor, len(rows), seed)
         model.fit(features(rows), y.astype(str) if classify else y)
         predicted = model.predict(test_x)
         if classify:
@@ -535,17 +551,12 @@ def ml_efficacy(
 
 
 def _row_keys(table: pd.DataFrame, kinds: Mapping[str, str]) -> np.ndarray:
-    """A hash per row, numbers rounded to :data:`COPY_DIGITS` significant digits (a synthetic float32
-    that copies a training value is equal to that precision)."""
+    """A hash per row, numbers compared as 32-bit floats (a generator's float32 draw of a training
+    value equals it at that precision; two independent draws of a continuous column almost never do)."""
     columns = {}
     for name, kind in kinds.items():
         if kind == NUMBER:
-            values = table[name].to_numpy(float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                magnitude = np.floor(np.log10(np.abs(values)))
-            magnitude = np.where(np.isfinite(magnitude), magnitude, 0.0)
-            scale = 10.0 ** (COPY_DIGITS - 1 - magnitude)
-            columns[name] = np.round(values * scale) / scale
+            columns[name] = table[name].to_numpy(float).astype(np.float32)
         else:
             columns[name] = table[name].fillna("\x00missing")
     return pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy()
@@ -565,8 +576,8 @@ def distance_to_closest_record(
 
     Held-out rows are the yardstick: they were never seen, so a generator that does not copy its
     training rows gives synthetic rows no closer to them than held-out rows are (a ratio of medians
-    near 1 or above). Copies are counted on every column, numbers to :data:`COPY_DIGITS`
-    significant digits; a table of few levels has copies among real rows too (``held_out``)."""
+    near 1 or above). Copies are counted on every column, numbers compared as 32-bit floats; a
+    table of few levels has copies among real rows too (``held_out``)."""
     from sklearn.neighbors import NearestNeighbors
 
     features = _Features(real_train, kinds, kinds)

@@ -552,7 +552,7 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
         '<section id="privacy"><h2>Privacy</h2><p class="explain">Each row\'s distance to its closest '
         "training row (DCR), on numbers standardised by the training rows and one-hot levels. Held-out rows "
         "were never seen by the model: synthetic rows that are much closer to the training rows than they "
-        "are, or that copy training rows (all cells equal, numbers to 6 significant digits), point to "
+        "are, or that copy training rows (all cells equal, numbers as 32-bit floats), point to "
         "memorised rows.</p>"
         + _table(
             ("rows", "median DCR", "5th percentile", "copies of a training row"),
