@@ -500,9 +500,9 @@ def _report(args: argparse.Namespace) -> int:
     from vaekit.runs.report import check_report_out, json_path
 
     out = Path(args.out)
-    check_report_out(out, force=args.force)
     _check_output(out, inputs=(args.csv,), run_dir=args.run_dir)
     _check_output(json_path(out), inputs=(args.csv,), run_dir=args.run_dir)
+    check_report_out(out, force=args.force)
     run, kind = _load_run_for(args.run_dir, "report")
     request = ReportRequest(
         num_samples=args.n,
