@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from vaekit.cli.main import main
+from vaekit.errors import VaekitWarning
 from vaekit.evaluation.synthetic_quality import quality_report
 from vaekit.plots import report as figures
 from vaekit.runs.report import GENERATOR, render_html
@@ -100,6 +101,12 @@ def test_a_target_column_and_a_numeric_one(folder, capsys):
     assert efficacy["target"] == "weight" and efficacy["metric"] == "r2"
     assert main([*command, "--out", str(folder / "other.html"), "--target", "nope"]) == 2
     assert "--target 'nope' is not a column of the model" in _one_error(capsys)
+
+
+def test_the_training_table_given_as_held_out_is_warned_about(folder):
+    command = ["report", str(folder / "run"), "--csv", str(folder / "train.csv"), "--no-progress"]
+    with pytest.warns(VaekitWarning, match="is the table the run was trained on"):
+        assert main([*command, "--out", str(folder / "self.html"), "--n", "50"]) == 0
 
 
 def test_a_held_out_table_of_other_columns_is_refused_naming_them(folder, tmp_path, capsys):

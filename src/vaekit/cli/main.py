@@ -504,6 +504,15 @@ def _report(args: argparse.Namespace) -> int:
     _check_output(json_path(out), inputs=(args.csv,), run_dir=args.run_dir)
     check_report_out(out, force=args.force)
     run, kind = _load_run_for(args.run_dir, "report")
+    if Path(args.csv).resolve() in {Path(path).resolve() for path in _run_inputs(run.path)}:
+        from vaekit.errors import VaekitWarning
+
+        warnings.warn(
+            f"--csv {args.csv} is the table the run was trained on: its rows are not held out, so the "
+            "detection, efficacy and privacy numbers compare the model with its own training rows",
+            VaekitWarning,
+            stacklevel=1,
+        )
     request = ReportRequest(
         num_samples=args.n,
         seed=args.seed,

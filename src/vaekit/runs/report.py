@@ -288,6 +288,14 @@ def _verdict(value: float | None, good: float, bad: float) -> str:
     return "fair"
 
 
+def _efficacy_verdict(synthetic: float | None, real: float | None) -> str:
+    """``good`` when training on synthetic rows scores within 0.05 of training on real ones,
+    ``poor`` when 0.15 or more below."""
+    if synthetic is None or real is None:
+        return ""
+    return _verdict(real - synthetic, 0.05, 0.15)
+
+
 def _summary(report: Mapping[str, Any]) -> str:
     summary = report["summary"]
     rows = summary["rows"]
@@ -334,6 +342,7 @@ def _summary(report: Mapping[str, Any]) -> str:
             f"{_number(summary['train_on_synthetic'])} <small>vs</small> {_number(summary['train_on_real'])}",
             f"predicting {_e(summary['efficacy_target'])} on held-out rows: trained on synthetic vs on "
             "real training rows",
+            verdict=_efficacy_verdict(summary["train_on_synthetic"], summary["train_on_real"]),
         ),
         _card(
             "Distance to closest record",
@@ -412,6 +421,7 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
         "between the two cumulative distributions), the total-variation distance for categories (half the "
         "summed differences of the level shares); 0 is the same shape, 1 nothing in common. The baseline is "
         "the same distance between the training and the held-out rows: what sampling alone leaves.</p>"
+        + '<div class="row"><div>'
         + _table(
             ("column", "kind", "distance", "baseline"),
             [
@@ -424,7 +434,9 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
                 for e in shapes
             ],
         )
+        + "</div><div>"
         + _png(figures.shape_distances(shapes))
+        + "</div></div>"
         + _png(figures.worst_marginals(held_out, synthetic, kinds, [e["column"] for e in shapes]))
         + "</section>"
     )
