@@ -101,7 +101,9 @@ def quality_report(
     shapes = column_shapes(real_held_out, synthetic, kinds, baseline=real_train)
     step("pair trends")
     order = [entry["column"] for entry in shapes]
-    pairs = pair_trends(real_held_out, synthetic, kinds, columns=order[:MAX_PAIR_COLUMNS])
+    pairs = pair_trends(
+        real_held_out, synthetic, kinds, columns=order[:MAX_PAIR_COLUMNS], baseline=real_train
+    )
     step("adherence and missing cells")
     adherence = boundary_adherence(real_train, synthetic, kinds)
     missing = missing_similarity(real_held_out, synthetic)
@@ -114,14 +116,18 @@ def quality_report(
     step("privacy")
     privacy = distance_to_closest_record(real_train, held, syn, kinds, seed=seed)
 
-    shape_scores = [entry["distance"] for entry in shapes if entry["distance"] is not None]
-    pair_scores = [entry["distance"] for entry in pairs["pairs"] if entry["distance"] is not None]
+    def mean_of(entries: list[dict[str, Any]], key: str) -> float | None:
+        values = [entry[key] for entry in entries if entry.get(key) is not None]
+        return _round(np.mean(values)) if values else None
+
     summary = {
         "rows": {"train": len(real_train), "held_out": len(real_held_out), "synthetic": len(synthetic)},
         "columns": len(kinds),
-        "column_shape_distance_mean": _round(np.mean(shape_scores)) if shape_scores else None,
+        "column_shape_distance_mean": mean_of(shapes, "distance"),
+        "column_shape_baseline_mean": mean_of(shapes, "baseline"),
         "worst_column": shapes[0]["column"] if shapes else None,
-        "pair_trend_distance_mean": _round(np.mean(pair_scores)) if pair_scores else None,
+        "pair_trend_distance_mean": mean_of(pairs["pairs"], "distance"),
+        "pair_trend_baseline_mean": mean_of(pairs["pairs"], "baseline"),
         "boundary_adherence": adherence["boundary_adherence"],
         "category_adherence": adherence["category_adherence"],
         "missing_share_difference_max": missing["max_difference"],
@@ -289,7 +295,12 @@ def _joint_shares(x: np.ndarray, y: np.ndarray, size_x: int, size_y: int) -> np.
 
 
 def pair_trends(
-    real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str], *, columns: list[str] | None = None
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    kinds: Mapping[str, str],
+    *,
+    columns: list[str] | None = None,
+    baseline: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Per pair of ``columns`` (default: all), how differently the two columns vary together, worst
     first; and the matrix of these distances in ``columns``' order.
@@ -298,7 +309,16 @@ def pair_trends(
     (0 to 1), ``correlation_difference`` the difference itself. A category with a number or another
     category: the total-variation distance between the joint shares of the two (numbers cut into
     :data:`NUMBER_BINS` bins at the real quantiles); two numbers carry this ``contingency`` too.
+    With ``baseline`` (other real rows), each pair's ``baseline`` is the same distance between
+    those rows and ``real``: what sampling alone leaves, on tables this size.
     """
+    if baseline is not None:
+        result = pair_trends(real, synthetic, kinds, columns=columns)
+        gaps = pair_trends(real, baseline, kinds, columns=columns)["pairs"]
+        by_pair = {tuple(entry["columns"]): entry["distance"] for entry in gaps}
+        for entry in result["pairs"]:
+            entry["baseline"] = by_pair[tuple(entry["columns"])]
+        return result
     columns = list(kinds) if columns is None else list(columns)
     codes = {name: _codes(real[name], synthetic[name], kinds[name]) for name in columns}
     numbers = [name for name in columns if kinds[name] == NUMBER]

@@ -139,7 +139,7 @@ def pair_heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float | None]
         [[np.nan if value is None else value for value in row[: len(shown)]] for row in matrix[: len(shown)]],
         dtype=float,
     )
-    side = 2.5 + 0.32 * len(shown)
+    side = 2.2 + 0.24 * len(shown)
     figure = new_figure(side + 1.2, side)
     ax = figure.add_subplot()
     image = ax.imshow(

@@ -288,6 +288,20 @@ def _verdict(value: float | None, good: float, bad: float) -> str:
     return "fair"
 
 
+def _with_baseline(value: float | None, baseline: float | None) -> str:
+    if baseline is None:
+        return _number(value)
+    return f"{_number(value)} <small>vs</small> {_number(baseline)}"
+
+
+def _excess_verdict(value: float | None, baseline: float | None) -> str:
+    """A distance judged by how far it exceeds what sampling alone gives (``baseline``): ``good``
+    within 0.05, ``poor`` 0.15 or more beyond."""
+    if value is None:
+        return ""
+    return _verdict(value - (baseline or 0.0), 0.05, 0.15)
+
+
 def _efficacy_verdict(synthetic: float | None, real: float | None) -> str:
     """``good`` when training on synthetic rows scores within 0.05 of training on real ones,
     ``poor`` when 0.15 or more below."""
@@ -313,15 +327,21 @@ def _summary(report: Mapping[str, Any]) -> str:
         ),
         _card(
             "Column shapes",
-            _number(summary["column_shape_distance_mean"]),
-            f"mean KS / total variation per column, 0 best; worst: {_e(summary['worst_column'])}",
-            verdict=_verdict(summary["column_shape_distance_mean"], 0.1, 0.25),
+            _with_baseline(summary["column_shape_distance_mean"], summary.get("column_shape_baseline_mean")),
+            f"mean KS / total variation per column, 0 best, beside training vs held-out rows (the "
+            f"sampling noise); worst: {_e(summary['worst_column'])}",
+            verdict=_excess_verdict(
+                summary["column_shape_distance_mean"], summary.get("column_shape_baseline_mean")
+            ),
         ),
         _card(
             "Pair trends",
-            _number(summary["pair_trend_distance_mean"]),
-            "mean distance per pair of columns (correlation, contingency), 0 best",
-            verdict=_verdict(summary["pair_trend_distance_mean"], 0.1, 0.25),
+            _with_baseline(summary["pair_trend_distance_mean"], summary.get("pair_trend_baseline_mean")),
+            "mean distance per pair of columns (correlation, contingency), 0 best, beside training vs "
+            "held-out rows",
+            verdict=_excess_verdict(
+                summary["pair_trend_distance_mean"], summary.get("pair_trend_baseline_mean")
+            ),
         ),
         _card(
             "Adherence",
@@ -401,7 +421,8 @@ th,td{border-bottom:1px solid #e4e7ec;padding:4px 10px;text-align:right}
 th:first-child,td:first-child{text-align:left}
 th{background:#f0f2f5}
 img{max-width:100%;height:auto;display:block;margin:8px 0}
-.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.row{display:flex;gap:24px;align-items:flex-start}
+.row>div{min-width:0} .row>div:last-child{flex:1}
 """
 
 
@@ -456,13 +477,15 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
         "against held-out (the correlations are shown). A category with anything: the total-variation "
         "distance between the two tables' joint shares, numbers cut into 5 bins at the held-out quantiles. "
         f"0 is the same trend.{caveat}</p>"
+        + '<div class="row"><div>'
         + _table(
-            ("pair", "metric", "distance", "real corr.", "synthetic corr.", "contingency"),
+            ("pair", "metric", "distance", "baseline", "real corr.", "synthetic corr.", "contingency"),
             [
                 (
                     _text(" × ".join(map(str, p["columns"]))),
                     _text(p["metric"]),
                     p["distance"],
+                    p.get("baseline"),
                     p.get("correlation_real"),
                     p.get("correlation_synthetic"),
                     p["contingency"],
@@ -471,9 +494,10 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
             ],
         )
     )
+    pair_section += "</div><div>"
     if len(trends["columns"]) >= 2:
         pair_section += _png(figures.pair_heatmap(trends["columns"], trends["matrix"]))
-    sections.append(pair_section + "</section>")
+    sections.append(pair_section + "</div></div></section>")
 
     adherence = report["adherence"]
     adherence_rows = [
