@@ -130,6 +130,14 @@ def test_kinds_and_the_default_target():
     assert default_target({"a": "number", "b": "number"}) == "b"
 
 
+def test_a_level_written_as_a_whole_float_is_the_same_level():
+    real = pd.DataFrame({"code": [1, 2, 2, 3] * 10, "x": np.arange(40.0)})
+    synthetic = real.assign(code=real["code"].astype(float))
+    report = quality_report(real, real, synthetic, categorical=["code"])
+    assert report["adherence"]["categories"]["code"] == 1
+    assert next(e for e in report["column_shapes"] if e["column"] == "code")["distance"] == 0
+
+
 def test_a_table_of_numbers_is_scored_by_r2(tables):
     train, held = (table[["height", "weight"]] for table in tables)
     efficacy = quality_report(train, held, _people(300, 2)[["height", "weight"]])["ml_efficacy"]

@@ -183,12 +183,19 @@ def _typed(table: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
         if kind == NUMBER:
             columns[name] = pd.Series(_numbers(series), index=table.index)
         else:
-            columns[name] = (
-                series.astype(object)
-                .where(series.notna())
-                .map(lambda value: value if isinstance(value, float) and math.isnan(value) else str(value))
-            )
+            columns[name] = series.astype(object).where(series.notna()).map(_level)
     return pd.DataFrame(columns).reset_index(drop=True)
+
+
+def _level(value: Any) -> Any:
+    """A category's cell as text, a whole float as the integer it is (a level 1 read as 1.0 in one
+    table and 1 in another is one level); missing cells stay NaN."""
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return np.nan
+        if float(value).is_integer():
+            return str(int(value))
+    return str(value)
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
