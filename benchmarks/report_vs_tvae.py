@@ -37,7 +37,9 @@ RESULTS = Path(__file__).resolve().parent / "results" / "report_vs_tvae.txt"
 HEADLINES = (
     ("detection_auc", "detection AUC (0.5 best)"),
     ("column_shape_distance_mean", "column shapes, mean KS/TV (0 best)"),
+    ("column_shape_baseline_mean", "  same, training vs held-out rows"),
     ("pair_trend_distance_mean", "pair trends, mean distance (0 best)"),
+    ("pair_trend_baseline_mean", "  same, training vs held-out rows"),
     ("boundary_adherence", "boundary adherence (1 best)"),
     ("category_adherence", "category adherence (1 best)"),
     ("train_on_synthetic", "ML efficacy: train on synthetic"),
