@@ -239,7 +239,11 @@ def _e(value: Any) -> str:
 def _number(value: Any, digits: int = 3) -> str:
     if value is None:
         return "–"
-    if isinstance(value, int | float):
+    if isinstance(value, bool):
+        return _e(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
         return f"{value:.{digits}f}"
     return _e(value)
 
@@ -526,15 +530,20 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
     missing_section = (
         '<section id="missing"><h2>Missing-value similarity</h2><p class="explain">Each column\'s share of '
         f"missing cells in the held-out and synthetic rows, the largest difference first. {missing_note}</p>"
-        + _table(
-            ("column", "held-out", "synthetic", "difference"),
-            [(_text(e["column"]), e["real"], e["synthetic"], e["difference"]) for e in missing["columns"]],
-        )
     )
     if missing["any_missing"]:
-        missing_section += _png(
-            figures.missing_shares([e for e in missing["columns"] if e["real"] or e["synthetic"]])
+        with_missing = [e for e in missing["columns"] if e["real"] or e["synthetic"]]
+        missing_section += (
+            '<div class="row"><div>'
+            + _table(
+                ("column", "held-out", "synthetic", "difference"),
+                [(_text(e["column"]), e["real"], e["synthetic"], e["difference"]) for e in with_missing],
+            )
+            + f'<p class="note">{len(missing["columns"]) - len(with_missing):,} columns have no missing cell '
+            "in either table.</p></div><div>" + _png(figures.missing_shares(with_missing)) + "</div></div>"
         )
+    else:
+        missing_section += '<p class="note">Neither table has a missing cell.</p>'
     sections.append(missing_section + "</section>")
 
     detection = report["detection"]
@@ -557,6 +566,7 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
 
     efficacy = report["ml_efficacy"]
     metrics = ("accuracy", "macro_f1") if efficacy["metric"] == "accuracy" else ("r2",)
+    metric_names = {"accuracy": "accuracy", "macro_f1": "macro F1", "r2": "R²"}
     notes = [
         efficacy.get("note"),
         efficacy.get("synthetic", {}).get("note"),
@@ -569,7 +579,7 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
         "and, beside it, on the real training rows, both are tested on the held-out rows: synthetic rows "
         "as useful as real ones score the same.</p>"
         + _table(
-            ("trained on", "rows", *metrics),
+            ("trained on", "rows", *(metric_names[m] for m in metrics)),
             [
                 (
                     _text(label),
@@ -590,6 +600,7 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
         "were never seen by the model: synthetic rows that are much closer to the training rows than they "
         "are, or that copy training rows (all cells equal, numbers as 32-bit floats), point to "
         "memorised rows.</p>"
+        + '<div class="row"><div>'
         + _table(
             ("rows", "median DCR", "5th percentile", "copies of a training row"),
             [
@@ -602,8 +613,9 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
                 for name, label in (("synthetic", "synthetic"), ("held_out", "held-out"))
             ],
         )
+        + "</div><div>"
         + _png(figures.distance_to_closest_record(privacy["histogram"]))
-        + "</section>"
+        + "</div></div></section>"
     )
     meta = (
         f"run {_e(report['run'])} · held-out {_e(report['held_out'])} · "
