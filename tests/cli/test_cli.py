@@ -128,15 +128,16 @@ def test_sample_label_on_a_model_without_labels_is_refused(run_dir, tmp_path, ca
         (["train", "tabular", "--dataset", "seed"], "iwae", 8),
         (["train", "tabular", "--dataset", "seed", "--objective", "elbo"], "elbo", 1),
         (["train", "tabular", "--dataset", "seed", "--num-particles", "3"], "iwae", 3),
+        (["train", "tabular", "--dataset", "seed", "--target", "x3"], "elbo", 1),
         (["train", "vae"], "elbo", 1),
         (["train", "vae", "--objective", "iwae"], "iwae", 8),
     ],
 )
 def test_the_training_bound_and_its_draws_default_by_model_and_objective(argv, objective, particles):
     from vaekit.cli.main import build_parser
-    from vaekit.runs.kinds.flags import train_config_from
+    from vaekit.runs.registry import model_kind
 
-    config = train_config_from(build_parser().parse_args([*argv, "--out", "unused"]))
+    config = model_kind(argv[1]).train_config(build_parser().parse_args([*argv, "--out", "unused"]))
     assert (config.objective, config.num_particles) == (objective, particles)
 
 

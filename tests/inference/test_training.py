@@ -377,3 +377,27 @@ def test_a_training_step_does_not_wait_for_the_device(monkeypatch):
     few = _host_reads_during_fit(monkeypatch, 10)
     many = _host_reads_during_fit(monkeypatch, 110)
     assert many - few <= 100 // DIVERGENCE_CHECK_STEPS
+
+
+class _TermOverSomeExamples(ELBOObjective):
+    """Validation term ``share``: batch b's value is b + 1, averaged over b of its examples (batch 0
+    counts none: its value, NaN-free but meaningless, must be left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(TermwiseELBO())
+        self.batch = 0
+
+    def validation(self, vae, batch):
+        result = super().validation(vae, batch)
+        value, count = float(self.batch + 1), self.batch
+        self.batch = (self.batch + 1) % 3
+        terms = {**result.terms, "share": torch.tensor(value)}
+        return StepResult(result.loss, terms, result.num_examples, {"share": torch.tensor(count)})
+
+
+def test_a_term_over_some_examples_is_averaged_over_those_alone(digits):
+    # Three validation batches of 100: values 1, 2, 3 over 0, 1, 2 examples -> (2 * 1 + 3 * 2) / 3.
+    config = TrainConfig(epochs=1, batch_size=100, progress_bar=False)
+    result = fit(_model(), (digits[0][:100],), (digits[1][:300],), config, objective=_TermOverSomeExamples())
+    assert result.history[-1]["val_share"] == pytest.approx(8 / 3)
+    assert "val_elbo" in result.history[-1]

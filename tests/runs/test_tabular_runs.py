@@ -263,13 +263,13 @@ def test_imputing_levels_keeps_observed_cells(csv_run):
 
 def test_the_default_training_settings_are_the_commands():
     from vaekit.cli.main import build_parser
-    from vaekit.runs.kinds.flags import DEFAULT_PARTICLES
+    from vaekit.runs.registry import model_kind
     from vaekit.runs.tabular import default_train_config
 
     args = build_parser().parse_args(["train", "tabular", "--dataset", "seed", "--out", "x"])
     config = default_train_config()
-    for key in ("epochs", "batch_size", "lr_schedule", "objective", "keep"):
-        assert getattr(config, key) == getattr(args, key)
-    assert config.num_particles == DEFAULT_PARTICLES[args.objective]
+    command = model_kind("tabular").train_config(args)
+    for key in ("epochs", "batch_size", "lr_schedule", "objective", "keep", "num_particles"):
+        assert getattr(config, key) == getattr(command, key)
     assert tuple(args.hidden) == TabularVAEConfig.hidden
     assert default_train_config(epochs=3).epochs == 3

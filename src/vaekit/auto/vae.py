@@ -102,8 +102,11 @@ class AutoVAE(VAE):
         # Instance value: the story decides how many plates nest, not the class.
         self.max_plate_nesting = story.max_plate_nesting  # type: ignore[misc]
 
+        # A partially observed site's argument is no input of the guide: its classifier would read
+        # the label it is to predict (given rows), and learn nothing it could use where it is missing.
+        partial = {latent.partial_argument for latent in story.latents if latent.partial_argument is not None}
         self.data_arguments: tuple[ArgumentRef, ...] = tuple(
-            dict.fromkeys(s.argument for s in story.observed)
+            dict.fromkeys(s.argument for s in story.observed if s.argument not in partial)
         )
         self.data_bodies = nn.ModuleList(
             _data_body(argument_value(ref, example_args, example_kwargs), config)
@@ -189,15 +192,44 @@ class AutoVAE(VAE):
                     value = torch.where(observed, given.to(value.dtype), value)
                 conditions.append(head.features(value))
 
-    def training_objective(self, num_particles: int = 1) -> Any:
+    @property
+    def partial_sites(self) -> tuple[Any, ...]:
+        """The discrete latents observed for some rows (an M2 label): those with a classifier to train."""
+        return tuple(latent for latent in self.story.latents if latent.partial_argument is not None)
+
+    def classifiers(self, *args: Any, **kwargs: Any) -> dict[str, tuple[Any, torch.Tensor, torch.Tensor]]:
+        """Per partially observed site: the guide's q(site | x) as if no row gave it, the given values
+        and which rows give them. One pass of the guide with those arguments all missing (-1)."""
+        from pyro import poutine
+
+        sites = self.partial_sites
+        hidden_args, hidden_kwargs = list(args), dict(kwargs)
+        given = {}
+        for latent in sites:
+            ref = latent.partial_argument
+            data = argument_value(ref, args, kwargs)
+            given[latent.name] = (data, observed_rows(latent.support, data))
+            missing = torch.full_like(data, -1)
+            if isinstance(ref, int):
+                hidden_args[ref] = missing
+            else:
+                hidden_kwargs[ref] = missing
+        trace = poutine.trace(self.guide).get_trace(*hidden_args, **hidden_kwargs)
+        return {latent.name: (trace.nodes[latent.name]["fn"], *given[latent.name]) for latent in sites}
+
+    def training_objective(self, num_particles: int = 1, classifier_weight: float = 0.0) -> Any:
         """The objective for :func:`vaekit.fit`: the ELBO with discrete sites summed out exactly
-        (``TraceEnum_ELBO``) when the guide enumerates some, vaekit's term-by-term ELBO otherwise."""
+        (``TraceEnum_ELBO``) when the guide enumerates some, vaekit's term-by-term ELBO otherwise.
+        ``classifier_weight`` adds M2's classification term, log q(value | x) per row that gives a
+        partially observed site, that many times (:class:`EnumeratedELBOObjective`)."""
         from vaekit.auto.objective import EnumeratedELBOObjective
         from vaekit.inference import ELBOObjective, TermwiseELBO
 
         if self.has_discrete_latents:
             return EnumeratedELBOObjective(
-                max_plate_nesting=self.max_plate_nesting, num_particles=num_particles
+                max_plate_nesting=self.max_plate_nesting,
+                num_particles=num_particles,
+                classifier_weight=classifier_weight,
             )
         return ELBOObjective(
             TermwiseELBO(max_plate_nesting=self.max_plate_nesting, num_particles=num_particles)

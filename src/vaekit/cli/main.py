@@ -90,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--out", required=True, metavar="FILE.csv", help="latent codes to write")
     encode.set_defaults(handler=_encode)
 
+    predict = commands.add_parser(
+        "predict", help="class probabilities of each table row, from a run trained with --target"
+    )
+    predict.add_argument("run_dir", metavar="RUN_DIR")
+    predict.add_argument(
+        "--csv", required=True, metavar="FILE", help="table to predict (the target column may be absent)"
+    )
+    predict.add_argument("--out", required=True, metavar="FILE.csv", help="class probabilities to write")
+    predict.set_defaults(handler=_predict)
+
     evaluate = commands.add_parser("evaluate", help="recompute a run's test metrics and rewrite metrics.json")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     add_evaluation_flags(evaluate)
@@ -380,6 +390,17 @@ def _encode(args: argparse.Namespace) -> int:
     out = _csv_out(args.out, inputs=(args.csv,), run_dir=args.run_dir)
     run, kind = _load_run_for(args.run_dir, "encode")
     write_table(kind.encode(run, read_table(args.csv)), out)
+    print(out)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from vaekit.data.tabular import read_table
+    from vaekit.runs.tabular import write_table
+
+    out = _csv_out(args.out, inputs=(args.csv,), run_dir=args.run_dir)
+    run, kind = _load_run_for(args.run_dir, "predict")
+    write_table(kind.predict(run, read_table(args.csv)), out)
     print(out)
     return 0
 

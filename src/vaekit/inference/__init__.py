@@ -22,6 +22,7 @@ from vaekit.inference.objectives import Objective as Objective
 from vaekit.inference.objectives import StepResult as StepResult
 from vaekit.inference.optimizer import build_optimizer as build_optimizer
 from vaekit.inference.semi_supervised import SemiSupervisedObjective as SemiSupervisedObjective
+from vaekit.inference.semi_supervised import TargetColumnObjective as TargetColumnObjective
 from vaekit.inference.training import FitResult as FitResult
 from vaekit.inference.training import fit as fit
 
@@ -32,6 +33,7 @@ __all__ = [
     "ImportanceWeightedObjective",
     "Objective",
     "SemiSupervisedObjective",
+    "TargetColumnObjective",
     "StepResult",
     "TermwiseELBO",
     "TrainConfig",

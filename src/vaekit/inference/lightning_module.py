@@ -81,7 +81,7 @@ def lightning_module_class() -> type:
             self._first_bad_step: torch.Tensor | None = None
             self._first_bad_loss: torch.Tensor | None = None
             self._names: dict[str, list[str]] = {"train": [], "val": []}
-            self._counts = {"train": 0, "val": 0}
+            self._counts: dict[str, torch.Tensor | None] = {"train": None, "val": None}
             self.examples_seen = 0
             self._epoch_start = 0.0
             self._train_seconds = 0.0
@@ -159,11 +159,15 @@ def lightning_module_class() -> type:
 
         def _accumulate(self, stage: str, result: StepResult) -> torch.Tensor:
             n, terms = result.num_examples, result.terms
-            stacked = torch.stack(list(terms.values())) * n
-            current = self._sums[stage]
+            values = torch.stack(list(terms.values()))
+            counts = torch.stack(
+                [torch.as_tensor(result.term_counts.get(name, n), dtype=values.dtype) for name in terms]
+            ).to(values.device)
+            stacked = values * counts
+            current, counted = self._sums[stage], self._counts[stage]
             self._sums[stage] = stacked if current is None else current + stacked
+            self._counts[stage] = counts if counted is None else counted + counts
             self._names[stage] = list(terms)
-            self._counts[stage] += n
             if stage == "train":
                 self.examples_seen += n
             return result.loss
@@ -238,8 +242,8 @@ def lightning_module_class() -> type:
             self._record_epoch()
 
         def _epoch_means(self, stage: str) -> dict[str, float]:
-            count, sums = self._counts[stage], self._sums[stage]
-            if sums is None:
+            counts, sums = self._counts[stage], self._sums[stage]
+            if sums is None or counts is None:
                 return {}
             rank, world = rank_and_world_size()
             if world > 1:
@@ -247,15 +251,17 @@ def lightning_module_class() -> type:
                 # epoch's ELBO, and so on the best epoch and on early stopping.
                 import torch.distributed as dist
 
-                totals = torch.cat([sums.detach(), sums.new_tensor([count])])
+                totals = torch.cat([sums.detach(), counts])
                 dist.all_reduce(totals)
-                sums, count = totals[:-1], float(totals[-1])
+                sums, counts = totals[: len(sums)], totals[len(sums) :]
+            # A term no example of the epoch counted for (no labelled row seen) has no mean: left out.
             means = {
-                f"{stage}_{name}": float(total) / count
-                for name, total in zip(self._names[stage], sums, strict=True)
+                f"{stage}_{name}": float(total) / float(count)
+                for name, total, count in zip(self._names[stage], sums.tolist(), counts.tolist(), strict=True)
+                if count > 0
             }
             self._sums[stage] = None
-            self._counts[stage] = 0
+            self._counts[stage] = None
             return means
 
         def _record_epoch(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -33,11 +33,16 @@ class StepResult:
         the validation terms: the best weights are chosen on it.
     num_examples:
         Examples the averages are over, to weight them into epoch means.
+    term_counts:
+        For a term averaged over some of the batch's examples only (the labelled rows of a
+        table, say), how many: the epoch mean then weighs it by that count. A count of 0 leaves
+        the batch out of that term's mean (its value is then ignored, and may be anything finite).
     """
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor]
     num_examples: int
+    term_counts: dict[str, torch.Tensor | int] = field(default_factory=dict)
 
 
 class Objective(ABC):

@@ -135,3 +135,77 @@ class SemiSupervisedObjective(Objective):
             if self.num_labelled:
                 terms["accuracy"] = (vae.classify(x).logits.argmax(-1) == y).float().mean()
         return StepResult(unlabelled, terms, x.shape[0])
+
+
+class TargetColumnObjective(Objective):
+    """M2's objective for a table whose target column is partly given, in batches that mix rows.
+
+    Per row, ``-ELBO(row) - classifier_weight * log q(y | x) * [row labelled]``: the ELBO with y
+    summed out exactly by ``TraceEnum_ELBO`` (the guide of a labelled row puts its mass on the label,
+    which makes its sum the ELBO with y observed: :class:`~vaekit.models.TargetedTabularVAE`), and
+    the classification term, ``classifier_weight`` per labelled row, as
+    :class:`SemiSupervisedObjective` weighs it (``alpha = classifier_weight * N_labelled``). A
+    batch's loss is its rows' mean, an unbiased estimate of the objective per row of the table.
+
+    The model must take the encoded table ``(values, observed)`` and expose ``classify(values,
+    observed)`` (q(y | x)) and ``split(values, observed)`` (the labels and which rows have them).
+    Validation logs the accuracy of q(y | x) on the labelled validation rows beside the ELBO; the
+    weights are chosen on the ELBO, which needs no label.
+    """
+
+    def __init__(
+        self, *, classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, num_particles: int = 1
+    ) -> None:
+        if classifier_weight < 0:
+            raise ValueError(f"classifier_weight must not be negative, got {classifier_weight}")
+        self.classifier_weight = float(classifier_weight)
+        self.elbo = TraceEnum_ELBO(
+            max_plate_nesting=1, num_particles=num_particles, vectorize_particles=num_particles > 1
+        )
+        self._checked = False
+
+    def _negative_elbo(
+        self, vae: VAE, values: torch.Tensor, observed: torch.Tensor, *, differentiable: bool = True
+    ) -> torch.Tensor:
+        # As in TermwiseELBO: Pyro's checks on the first batch, not on every one.
+        with pyro.validation_enabled(is_validation_enabled() and not self._checked):
+            if differentiable:
+                loss = self.elbo.differentiable_loss(vae.model, vae.guide, values, observed)
+            else:
+                loss = torch.as_tensor(
+                    self.elbo.loss(vae.model, vae.guide, values, observed), device=values.device
+                )
+        self._checked = True
+        return loss / values.shape[0]
+
+    def _classification(
+        self, vae: VAE, values: torch.Tensor, observed: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """Per row: log q(y | x) at the label (0 where none), whether labelled, whether right."""
+        _, _, labels, labelled = vae.split(values, observed)
+        q = vae.classify(values, observed)
+        log_q = torch.where(labelled, q.log_prob(labels), torch.zeros_like(labels, dtype=values.dtype))
+        return log_q, labelled, q.logits.argmax(-1) == labels
+
+    def training(self, vae: VAE, batch: Batch) -> StepResult:
+        values, observed = batch
+        negative_elbo = self._negative_elbo(vae, values, observed)
+        log_q, labelled, _ = self._classification(vae, values, observed)
+        loss = negative_elbo - self.classifier_weight * log_q.sum() / values.shape[0]
+        labelled_rows = labelled.sum()
+        terms = {
+            "elbo": -negative_elbo.detach(),
+            "classification_log_likelihood": log_q.sum().detach() / labelled_rows.clamp_min(1),
+        }
+        counts = {"classification_log_likelihood": labelled_rows}
+        return StepResult(loss, terms, values.shape[0], counts)
+
+    def validation(self, vae: VAE, batch: Batch) -> StepResult:
+        values, observed = batch
+        with torch.no_grad():
+            negative_elbo = self._negative_elbo(vae, values, observed, differentiable=False)
+            _, labelled, right = self._classification(vae, values, observed)
+        labelled_rows = labelled.sum()
+        accuracy = (right & labelled).sum().to(values.dtype) / labelled_rows.clamp_min(1)
+        terms = {"elbo": -negative_elbo, "accuracy": accuracy}
+        return StepResult(negative_elbo, terms, values.shape[0], {"accuracy": labelled_rows})

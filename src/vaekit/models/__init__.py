@@ -10,6 +10,8 @@ from vaekit.models.ss_vae import SemiSupervisedVAE as SemiSupervisedVAE
 from vaekit.models.ss_vae import SemiSupervisedVAEConfig as SemiSupervisedVAEConfig
 from vaekit.models.tabular_vae import TabularVAE as TabularVAE
 from vaekit.models.tabular_vae import TabularVAEConfig as TabularVAEConfig
+from vaekit.models.targeted_tabular_vae import TargetedTabularVAE as TargetedTabularVAE
+from vaekit.models.targeted_tabular_vae import TargetedTabularVAEConfig as TargetedTabularVAEConfig
 
 __all__ = [
     "VAE",
@@ -21,4 +23,6 @@ __all__ = [
     "SequenceVAEConfig",
     "TabularVAE",
     "TabularVAEConfig",
+    "TargetedTabularVAE",
+    "TargetedTabularVAEConfig",
 ]

@@ -2,9 +2,9 @@
 
 A :class:`ModelKind` says everything the command line and the run store need to know about one kind
 of model: its command name (``vaekit train NAME``), its model and config classes, its flags, how it
-trains from them, and what ``evaluate``, ``sample``, ``score``, ``impute``, ``encode``, ``graph`` and
-``report`` do with a run of it. Nothing above this module asks which class a model is: it asks the
-registry for the model's kind and calls it.
+trains from them, and what ``evaluate``, ``sample``, ``score``, ``impute``, ``encode``, ``predict``,
+``graph`` and ``report`` do with a run of it. Nothing above this module asks which class a model
+is: it asks the registry for the model's kind and calls it.
 
 To add a model to vaekit, write one module with a :class:`ModelKind` subclass and register an
 instance::
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from vaekit.runs.store import Run
 
 #: The commands a run can be given after training; a kind lists those it answers in ``commands``.
-RUN_COMMANDS = ("evaluate", "sample", "score", "impute", "encode", "graph", "report")
+RUN_COMMANDS = ("evaluate", "sample", "score", "impute", "encode", "predict", "graph", "report")
 #: The metrics a finished run reports on its one summary line, unless its kind says otherwise.
 SUMMARY_KEYS = (
     "test_elbo",
@@ -120,6 +120,9 @@ class ModelKind(ABC):
     #: The model class, whose name ``config.json`` and model files store, and its config class.
     model_class: ClassVar[type[VAE]]
     config_class: ClassVar[type]
+    #: Other (model class, config class) pairs this kind trains, as its flags ask (the tabular
+    #: kind's model with a target column): run folders and model files may name them too.
+    other_models: ClassVar[tuple[tuple[type[VAE], type], ...]] = ()
     #: One line for ``vaekit train --help``.
     help: ClassVar[str]
     #: How messages name a run of this kind: "a tabular run".
@@ -147,9 +150,31 @@ class ModelKind(ABC):
         """The name ``config.json`` and model files store for this kind's model."""
         return self.model_class.__name__
 
+    def model_classes(self) -> tuple[tuple[type[VAE], type], ...]:
+        """Every (model class, config class) pair of this kind, its own first."""
+        return ((self.model_class, self.config_class), *self.other_models)
+
+    def model_names(self) -> tuple[str, ...]:
+        """The names run folders and model files store for this kind's models."""
+        return tuple(model_class.__name__ for model_class, _ in self.model_classes())
+
+    def classes_named(self, name: str) -> tuple[type[VAE], type] | None:
+        """The (model class, config class) pair of the model stored as ``name``, or ``None``."""
+        for model_class, config_class in self.model_classes():
+            if model_class.__name__ == name:
+                return model_class, config_class
+        return None
+
     @abstractmethod
     def add_arguments(self, parser: Any) -> None:
         """Add this kind's flags (and defaults) to its ``vaekit train`` sub-parser."""
+
+    def train_config(self, args: Any) -> Any:
+        """The :class:`~vaekit.inference.TrainConfig` of parsed ``vaekit train`` flags, each unset
+        setting at this kind's default."""
+        from vaekit.runs.kinds.flags import train_config_from
+
+        return train_config_from(args)
 
     @abstractmethod
     def train(self, request: TrainRequest) -> Run | None:
@@ -202,6 +227,10 @@ class ModelKind(ABC):
         """Each row's (or sequence's) q(z | x): the means and scales of its latent code, as a table."""
         raise VaekitError(f"vaekit cannot encode data with {self.noun}")
 
+    def predict(self, run: Run, table: pd.DataFrame) -> pd.DataFrame:
+        """Each row's class probabilities under the run's classifier, as a table."""
+        raise VaekitError(f"vaekit cannot predict with {self.noun}")
+
     def report(
         self, run: Run, held_out: pd.DataFrame, out: Path, request: ReportRequest
     ) -> tuple[Path, Path]:
@@ -231,7 +260,7 @@ def register_model_kind(kind: ModelKind) -> ModelKind:
     to one name in a run folder.
     """
     for other in _KINDS.values():
-        if other.command == kind.command or other.model_name == kind.model_name:
+        if other.command == kind.command or set(other.model_names()) & set(kind.model_names()):
             if other is kind:
                 return kind
             raise ValueError(
@@ -278,16 +307,16 @@ def model_kind(command: str) -> ModelKind:
 
 
 def kind_of_name(model_name: str) -> ModelKind | None:
-    """The kind whose model class has ``model_name`` (as stored in files), or ``None``."""
+    """The kind whose model classes include ``model_name`` (as stored in files), or ``None``."""
     for kind in model_kinds():
-        if kind.model_name == model_name:
+        if model_name in kind.model_names():
             return kind
     return None
 
 
 def find_kind(model: Any) -> ModelKind | None:
     """The kind of a model object (the nearest registered class among its classes), or ``None``."""
-    by_class = {kind.model_class: kind for kind in model_kinds()}
+    by_class = {model_class: kind for kind in model_kinds() for model_class, _ in kind.model_classes()}
     for cls in type(model).__mro__:
         if cls in by_class:
             return by_class[cls]
@@ -313,5 +342,5 @@ def require_command(run: Run, command: str) -> ModelKind:
     kind = kind_of(run.model)
     if command not in kind.commands:
         wanted = " or ".join(other.noun for other in kinds_answering(command))
-        raise VaekitError(f"{run.path} holds a {kind.model_name}; this command needs {wanted}")
+        raise VaekitError(f"{run.path} holds a {type(run.model).__name__}; this command needs {wanted}")
     return kind

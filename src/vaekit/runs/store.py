@@ -30,15 +30,16 @@ class _ModelTypes(Mapping[str, tuple[type[VAE], type]]):
 
     def __getitem__(self, name: str) -> tuple[type[VAE], type]:
         kind = kind_of_name(name)
-        if kind is None:
+        classes = kind.classes_named(name) if kind is not None else None
+        if classes is None:
             raise KeyError(name)
-        return kind.model_class, kind.config_class
+        return classes
 
     def __iter__(self) -> Iterator[str]:
-        return iter([kind.model_name for kind in model_kinds()])
+        return iter([name for kind in model_kinds() for name in kind.model_names()])
 
     def __len__(self) -> int:
-        return len(list(model_kinds()))
+        return len(list(iter(self)))
 
 
 #: The model classes a run folder or model file may name, with their config classes.

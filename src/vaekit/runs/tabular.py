@@ -59,6 +59,8 @@ def train_tabular(
     progress: bool = True,
     on_schema: Any = None,
     resume: bool = False,
+    target: str | None = None,
+    classifier_weight: float | None = None,
 ) -> Run | None:
     """Train a :class:`TabularVAE` and write a run folder.
 
@@ -72,6 +74,12 @@ def train_tabular(
     ``on_schema`` is called with it before training, so a user can check it. ``resume`` continues
     the run from its last checkpoint. Returns ``None`` on the processes other than the global
     rank 0 of a distributed run: only rank 0 writes the run folder and evaluates.
+
+    ``target`` names a binary or categorical column to treat as a partially observed class label
+    (:class:`~vaekit.models.TargetedTabularVAE`, trained by
+    :class:`~vaekit.inference.TargetColumnObjective` with ``classifier_weight`` per labelled row,
+    :data:`~vaekit.runs.target.DEFAULT_TARGET_CLASSIFIER_WEIGHT` by default); its metrics then
+    hold the classifier's test accuracy beside gradient boosting's.
     """
     if isinstance(data_settings, PreparedTable | PreparedStream):
         prepared = data_settings
@@ -80,7 +88,25 @@ def train_tabular(
     schema, train_table, test_table = prepared.schema, prepared.train, prepared.test
     if on_schema is not None and is_global_zero() and not resume:
         on_schema(schema)
-    model_config = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
+    model_class: type[VAE] = TabularVAE
+    model_config: Any = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
+    objective = None
+    if target is not None:
+        from vaekit.inference import TargetColumnObjective
+        from vaekit.models import TargetedTabularVAE
+        from vaekit.runs.target import DEFAULT_TARGET_CLASSIFIER_WEIGHT, targeted_config
+
+        if train_config.objective != "elbo":
+            raise VaekitError(
+                "--target trains with the ELBO, the label summed out exactly where it is missing: "
+                f"--objective {train_config.objective} is not available with it"
+            )
+        model_class = TargetedTabularVAE
+        model_config = targeted_config(schema, target, train_table, z_dim=z_dim, hidden=hidden)
+        weight = DEFAULT_TARGET_CLASSIFIER_WEIGHT if classifier_weight is None else classifier_weight
+        objective = TargetColumnObjective(classifier_weight=weight, num_particles=train_config.num_particles)
+    elif classifier_weight is not None:
+        raise VaekitError("--classifier-weight weighs the classifier of a --target column: name one")
 
     def fit_model(model: VAE, run_path: Path) -> FitResult:
         train_data, val_data = prepared.training_data(train_config)
@@ -88,7 +114,15 @@ def train_tabular(
             # A streamed table knows its number of batches per epoch exactly, whatever Lightning fears.
             warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
             try:
-                return fit(model, train_data, val_data, train_config, run_dir=run_path, resume=resume)
+                return fit(
+                    model,
+                    train_data,
+                    val_data,
+                    train_config,
+                    run_dir=run_path,
+                    resume=resume,
+                    objective=objective,
+                )
             except TrainingDivergedError as error:
                 explained = explain_divergence(schema, train_table)
                 if not explained:
@@ -96,7 +130,7 @@ def train_tabular(
                 raise TrainingDivergedError(f"{error}{explained}") from None
 
     run = train_run(
-        TabularVAE,
+        model_class,
         model_config,
         train_config,
         run_dir,
@@ -399,6 +433,10 @@ def evaluate_tabular(
         metrics["gap_standard_error"] = round(float((truth - scores).std(ddof=1) / np.sqrt(len(test))), 5)
     synthetic = model.sample(len(test), generator=torch.Generator().manual_seed(1))
     metrics.update(synthetic_distances(schema, encoded, synthetic))
+    if getattr(model.config, "target", None) is not None:
+        from vaekit.runs.target import target_metrics
+
+        metrics.update(target_metrics(run, train, test))
     metrics["evaluation_seconds"] = round(time.perf_counter() - started, 2)
     run.metrics.update(metrics)
     atomic_write_json(run.path / "metrics.json", run.metrics)

@@ -8,11 +8,18 @@ order the command line lists them. A new built-in kind is one module here and on
 from vaekit.runs.kinds.image import ImageVAEKind
 from vaekit.runs.kinds.semi_supervised import SemiSupervisedKind
 from vaekit.runs.kinds.sequence import SequenceKind
+from vaekit.runs.kinds.story import StoryKind
 from vaekit.runs.kinds.tabular import TabularKind
 from vaekit.runs.registry import ModelKind, register_model_kind
 
-BUILTIN_KINDS: tuple[ModelKind, ...] = (ImageVAEKind(), SemiSupervisedKind(), TabularKind(), SequenceKind())
+BUILTIN_KINDS: tuple[ModelKind, ...] = (
+    ImageVAEKind(),
+    SemiSupervisedKind(),
+    TabularKind(),
+    SequenceKind(),
+    StoryKind(),
+)
 for _kind in BUILTIN_KINDS:
     register_model_kind(_kind)
 
-__all__ = ["BUILTIN_KINDS", "ImageVAEKind", "SemiSupervisedKind", "SequenceKind", "TabularKind"]
+__all__ = ["BUILTIN_KINDS", "ImageVAEKind", "SemiSupervisedKind", "SequenceKind", "StoryKind", "TabularKind"]

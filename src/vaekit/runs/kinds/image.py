@@ -19,7 +19,6 @@ from vaekit.runs.kinds.flags import (
     add_evaluation_flags,
     add_image_flags,
     add_training_flags,
-    train_config_from,
     user_config,
 )
 from vaekit.runs.registry import ModelKind, SampleRequest, TrainRequest
@@ -127,7 +126,7 @@ class ImageVAEKind(ImageKind):
         from vaekit.runs.image_vae import train_image_vae
 
         args = request.args
-        train_config = train_config_from(args)
+        train_config = self.train_config(args)
         dataset, data_settings = self.load_data(args)
         model_config = self.model_config(args, dataset)
         request.begin()

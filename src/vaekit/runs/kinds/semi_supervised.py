@@ -18,7 +18,6 @@ from vaekit.runs.kinds.flags import (
     add_training_flags,
     non_negative_float,
     non_negative_int,
-    train_config_from,
 )
 from vaekit.runs.kinds.image import EXAMPLE_ROWS, ImageKind
 from vaekit.runs.registry import TrainRequest
@@ -93,7 +92,7 @@ class SemiSupervisedKind(ImageKind):
             raise VaekitError(
                 "the semi-supervised VAE trains with its own ELBO and classifier term: --objective elbo"
             )
-        train_config = train_config_from(args)
+        train_config = self.train_config(args)
         dataset, data_settings = self.load_data(args)
         model_config = self.model_config(args, dataset, num_classes=dataset.num_classes)
         num_train = len(

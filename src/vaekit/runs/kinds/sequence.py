@@ -18,7 +18,6 @@ from vaekit.runs.kinds.flags import (
     check_input_file,
     column_names,
     positive_int,
-    train_config_from,
 )
 from vaekit.runs.kinds.tabular import EXAMPLE_ROWS, column_notes
 from vaekit.runs.registry import ModelKind, SampleRequest, TrainRequest
@@ -104,7 +103,7 @@ class SequenceKind(ModelKind):
             raise VaekitError(f"train sequence needs {', '.join(missing)}")
         check_input_file(args.csv, "--csv")
         check_input_file(args.schema, "--schema")
-        train_config = train_config_from(args)
+        train_config = self.train_config(args)
         overrides = read_schema_file(args.schema) if args.schema else None
         source = SequenceTable(
             str(Path(args.csv).resolve()), args.id, args.time, args.value or None, args.seed

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from vaekit.errors import VaekitError
-from vaekit.models import VAE, TabularVAE, TabularVAEConfig
+from vaekit.models import VAE, TabularVAE, TabularVAEConfig, TargetedTabularVAE, TargetedTabularVAEConfig
 from vaekit.runs.defaults import TABULAR_DEFAULTS
 from vaekit.runs.kinds.flags import (
     add_training_flags,
@@ -43,8 +43,12 @@ def column_notes(model: Any, shown: int = SHOWN_COLUMNS) -> dict[str, str]:
     """Each family's sample site (``x_FAMILY``) -> the names of the columns it holds (the first few,
     then a count)."""
     result = {}
-    for family in dict.fromkeys(column.family for column in model.schema.columns):
-        held = [column.name for column in model.schema.columns if column.family == family]
+    # A target column is a site of its own (y), not one of its family's columns.
+    columns = [
+        column for column in model.schema.columns if column.name != getattr(model.config, "target", None)
+    ]
+    for family in dict.fromkeys(column.family for column in columns):
+        held = [column.name for column in columns if column.family == family]
         listed = ", ".join(held[:shown]) + (f" and {len(held) - shown} more" if len(held) > shown else "")
         result[model.decoder_heads.site_name(family)] = ("column " if len(held) == 1 else "columns ") + listed
     return result
@@ -60,10 +64,19 @@ class TabularKind(ModelKind):
     command = "tabular"
     model_class = TabularVAE
     config_class = TabularVAEConfig
+    other_models = ((TargetedTabularVAE, TargetedTabularVAEConfig),)
     help = "tabular VAE: columns of different kinds, each with its own likelihood, tied by z"
     noun = "a tabular run"
-    commands = frozenset({"evaluate", "sample", "score", "impute", "encode", "graph", "report"})
-    summary_keys = ("test_log_likelihood", "true_test_log_likelihood", "gap", "epochs", "seconds_per_epoch")
+    commands = frozenset({"evaluate", "sample", "score", "impute", "encode", "predict", "graph", "report"})
+    summary_keys = (
+        "test_log_likelihood",
+        "true_test_log_likelihood",
+        "gap",
+        "target_accuracy",
+        "gradient_boosting_accuracy",
+        "epochs",
+        "seconds_per_epoch",
+    )
     partial_note = "missing cells masked"
     takes_conditions = True
     keeps_missing = True
@@ -120,6 +133,20 @@ class TabularKind(ModelKind):
             default=TABULAR_DEFAULTS["hidden"],
             help="hidden layer widths (128,128)",
         )
+        target = parser.add_argument_group("target column")
+        target.add_argument(
+            "--target",
+            metavar="COL",
+            help="a binary or categorical column to predict: a class label observed where given and "
+            "summed out where missing (trained with the ELBO); `vaekit predict` then gives each row's "
+            "class probabilities",
+        )
+        target.add_argument(
+            "--classifier-weight",
+            type=positive_float,
+            metavar="W",
+            help="weight of log q(label | other columns) per labelled row, beside its ELBO (46)",
+        )
         add_training_flags(parser)
         parser.add_argument(
             "--iw-samples",
@@ -132,7 +159,7 @@ class TabularKind(ModelKind):
             epochs=TABULAR_DEFAULTS["epochs"],
             batch_size=TABULAR_DEFAULTS["batch_size"],
             lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
-            objective=TABULAR_DEFAULTS["objective"],
+            objective=None,  # TABULAR_DEFAULTS["objective"], or the ELBO with --target: see train
             keep=TABULAR_DEFAULTS["keep"],
         )
 
@@ -156,6 +183,12 @@ class TabularKind(ModelKind):
             return ParquetTable(str(Path(args.parquet).resolve()), args.seed, options)
         return CsvTable(str(Path(args.csv).resolve()), args.seed)
 
+    def train_config(self, args: Any) -> Any:
+        # The importance-weighted bound by default; the ELBO with a target, whose label it sums out.
+        if args.objective is None:
+            args.objective = "elbo" if args.target is not None else TABULAR_DEFAULTS["objective"]
+        return train_config_from(args)
+
     def train(self, request: TrainRequest) -> Run | None:
         from vaekit.data.tabular import read_schema_file
         from vaekit.runs.tabular import train_tabular
@@ -167,9 +200,13 @@ class TabularKind(ModelKind):
         check_input_file(args.schema, "--schema")
         if args.parquet is not None and not Path(args.parquet).exists():
             raise VaekitError(f"--parquet {args.parquet}: no such file or folder")
-        train_config = train_config_from(args)
+        train_config = self.train_config(args)
         overrides = read_schema_file(args.schema) if args.schema else None
         prepared = self.source_from(args).prepare(overrides)
+        if args.target is not None:
+            from vaekit.runs.target import check_target
+
+            check_target(prepared.schema, args.target, prepared.train)
         request.begin()
         return train_tabular(
             prepared,
@@ -184,6 +221,8 @@ class TabularKind(ModelKind):
                 f"schema (override with --schema FILE):\n{schema.describe()}", file=sys.stderr
             ),
             resume=request.resume,
+            target=args.target,
+            classifier_weight=args.classifier_weight,
         )
 
     def config_shape(self, config: Mapping[str, Any]) -> dict[str, type | tuple[type, ...]]:
@@ -234,6 +273,11 @@ class TabularKind(ModelKind):
 
         return encode_rows(run, table)
 
+    def predict(self, run: Run, table: pd.DataFrame) -> pd.DataFrame:
+        from vaekit.runs.target import predict_rows
+
+        return predict_rows(run, table)
+
     def report(
         self, run: Run, held_out: pd.DataFrame, out: Path, request: ReportRequest
     ) -> tuple[Path, Path]:
@@ -269,4 +313,8 @@ class TabularKind(ModelKind):
         return [(values, observed.to(model.device))]
 
     def site_notes(self, model: VAE) -> dict[str, str]:
-        return column_notes(model)
+        notes = column_notes(model)
+        target = getattr(model.config, "target", None)
+        if target is not None:
+            notes["y"] = f"column {target}: given in the rows that have it"
+        return notes
