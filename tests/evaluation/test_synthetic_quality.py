@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vaekit.evaluation import synthetic_quality
 from vaekit.evaluation.synthetic_quality import (
     MAX_PAIR_COLUMNS,
     column_kinds,
@@ -157,7 +158,8 @@ def test_tables_of_other_columns_or_no_rows_are_refused(tables):
         quality_report(train, held, held, target="nope")
 
 
-def test_a_wide_table_pairs_a_bounded_number_of_columns():
+def test_a_wide_table_pairs_and_models_a_bounded_number_of_columns(monkeypatch):
+    monkeypatch.setattr(synthetic_quality, "MAX_MODEL_COLUMNS", 10)
     rng = np.random.default_rng(0)
 
     def wide(rows: int) -> pd.DataFrame:
@@ -170,3 +172,4 @@ def test_a_wide_table_pairs_a_bounded_number_of_columns():
     assert len(trends["columns"]) == MAX_PAIR_COLUMNS and trends["columns_left_out"] == 60 - MAX_PAIR_COLUMNS
     assert len(trends["pairs"]) == MAX_PAIR_COLUMNS * (MAX_PAIR_COLUMNS - 1) // 2
     assert len(report["column_shapes"]) == 60
+    assert report["detection"]["columns"] == 10 and report["ml_efficacy"]["columns"] == 9

@@ -22,8 +22,9 @@ scikit-learn), whatever made the synthetic rows:
   and the share of synthetic rows that copy a training row exactly.
 
 Work is bounded whatever the table's width: pairs are scored among at most :data:`MAX_PAIR_COLUMNS`
-columns and rows are subsampled (seeded) to at most ``max_rows`` per table for the classifiers and
-distances.
+columns, the classifiers of detection and efficacy read at most :data:`MAX_MODEL_COLUMNS` (the
+worst-shaped; efficacy's target besides), and rows are subsampled (seeded) to at most ``max_rows``
+per table for the classifiers and distances.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ import pandas as pd
 
 #: Columns among which pairs are scored (all of them when the table has no more; else the worst-shaped).
 MAX_PAIR_COLUMNS = 40
+#: Columns the classifiers of detection and machine-learning efficacy read (the worst-shaped first):
+#: gradient boosting's cost grows with the columns, and a wide table's worst columns are those that
+#: give synthetic rows away.
+MAX_MODEL_COLUMNS = 100
 #: Quantile bins of a number in a contingency table.
 NUMBER_BINS = 5
 #: Levels of a category kept in a contingency table or a one-hot encoding; the rarer ones are pooled.
@@ -110,9 +115,14 @@ def quality_report(
     step("detection")
     held, syn = _subsample(real_held_out, max_rows, rng), _subsample(synthetic, max_rows, rng)
     train = _subsample(real_train, max_rows * 4, rng)
-    detection = detection_score(held, syn, kinds, seed=seed)
+    modelled = {name: kinds[name] for name in order[:MAX_MODEL_COLUMNS]}
+    detection = detection_score(held, syn, modelled, seed=seed)
+    detection["columns"] = len(modelled)
     step("machine-learning efficacy")
-    efficacy = ml_efficacy(train, syn, real_held_out, kinds, target, seed=seed)
+    modelled = {name: kinds[name] for name in order if name != target}
+    modelled = {**dict(list(modelled.items())[: MAX_MODEL_COLUMNS - 1]), target: kinds[target]}
+    efficacy = ml_efficacy(train, syn, real_held_out, modelled, target, seed=seed)
+    efficacy["columns"] = len(modelled) - 1
     step("privacy")
     privacy = distance_to_closest_record(real_train, held, syn, kinds, seed=seed)
 

@@ -551,7 +551,13 @@ def render_html(report: Mapping[str, Any], held_out: pd.DataFrame, synthetic: pd
         '<section id="detection"><h2>Detection</h2><p class="explain">Synthetic and held-out rows are '
         f"pooled ({detection['rows']['synthetic']:,} and {detection['rows']['real']:,} rows) and two "
         "classifiers learn to tell them apart, scored by the ROC AUC of "
-        f"{detection['folds']}-fold cross-validated predictions (numbers standardised, levels one-hot). "
+        f"{detection['folds']}-fold cross-validated predictions (numbers standardised, levels one-hot"
+        + (
+            f"; the {detection['columns']:,} worst-shaped columns"
+            if detection.get("columns", len(report["kinds"])) < len(report["kinds"])
+            else ""
+        )
+        + "). "
         "0.5: no classifier can tell a synthetic row from a real one; 1: every synthetic row is "
         "recognised. The headline is the better of the two.</p>"
         + _table(
