@@ -151,6 +151,16 @@ class ColumnSpec:
     center, spread:
         Numeric columns: mean and standard deviation of the values (real), of their logarithm
         (positive) or of ``log(1 + value)`` (count), used to scale the network's inputs and outputs.
+    lower, upper:
+        Numeric columns: the range synthetic and imputed values are kept in (the training range, or
+        one declared in a schema file as ``min`` and ``max``); ``None``: unbounded (a run saved
+        before vaekit recorded ranges).
+    decimals:
+        Numeric columns: the decimals values are rounded to when written back (those of the
+        training values, at most 6, or declared); ``None``: not rounded.
+    format:
+        A kind's own description of how its values are written (a datetime column's
+        ``strftime`` format); empty for the others.
     """
 
     name: str
@@ -159,6 +169,10 @@ class ColumnSpec:
     levels: tuple[str, ...] = ()
     center: float = 0.0
     spread: float = 1.0
+    lower: float | None = None
+    upper: float | None = None
+    decimals: int | None = None
+    format: str = ""
 
     def __post_init__(self) -> None:
         families = families_of(self.kind)
@@ -218,9 +232,23 @@ class Schema:
                 shown += ", ..." if len(c.levels) > 6 else ""
                 details = f"{len(c.levels)} levels: {shown}"
             else:
-                details = ""
+                details = _range_text(c)
             lines.append(f"{c.name:<{width}}  {c.kind:<11}  {c.family:<17}  {details}".rstrip())
         return "\n".join(lines)
+
+
+def _range_text(column: ColumnSpec) -> str:
+    """The recorded range, decimals and format of a numeric column, for :meth:`Schema.describe`."""
+    parts = []
+    if column.lower is not None or column.upper is not None:
+        low = "" if column.lower is None else f"{column.lower:.6g}"
+        high = "" if column.upper is None else f"{column.upper:.6g}"
+        parts.append(f"range {low}..{high}")
+    if column.decimals is not None:
+        parts.append(f"{column.decimals} decimal{'' if column.decimals == 1 else 's'}")
+    if column.format:
+        parts.append(f"format {column.format}")
+    return ", ".join(parts)
 
 
 def _short(text: str, limit: int = 24) -> str:

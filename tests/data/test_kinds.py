@@ -36,6 +36,10 @@ EXAMPLES = {
     "count": [0, 3, None, 12, 1],
     "binary": ["yes", "no", None, "no", "yes"],
     "categorical": ["red", "green", None, "blue", "red"],
+    # Few values, each seen 10 times or more on average: levels.
+    "ordinal": [6, 12, None] + [6, 12, 24] * 10,
+    # Numbers >= 0, at least 30% of them exactly 0.
+    "nonnegative": [0.0, 0.0, None, 2.5, 0.0, 1.25],
 }
 
 
@@ -51,7 +55,7 @@ def test_inference_fitting_encoding_and_decoding_round_trip(name):
     spec = schema.columns[0]
     assert spec.kind == name and spec.family == FAMILIES[name][0]
     encoded = encode_table(schema, table)
-    assert encoded.observed[:, 0].tolist() == [True, True, False, True, True]
+    assert encoded.observed[:, 0].tolist() == [cell is not None for cell in EXAMPLES[name]]
     # The missing cell holds the family's safe fill.
     assert encoded.values[2, 0].item() == family_declaration(spec.family).safe_fill
     decoded = decode_table(schema, encoded.values, encoded.observed)["c"]

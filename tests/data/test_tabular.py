@@ -64,7 +64,7 @@ def test_overrides_set_kind_and_family():
         ({"a": ["1", "inf", "3"]}, None, "column 'a' holds an infinite value at row 2"),
         ({"a": ["1", "2", "3"]}, {"b": {"kind": "real"}}, "names columns the table lacks: b"),
         ({"a": ["1", "2", "3"]}, {"a": {"kind": "positive", "family": "poisson"}}, "does not fit kind"),
-        ({"a": ["1", "2", "3"]}, {"a": {"kind": "ordinal"}}, "unknown kind"),
+        ({"a": ["1", "2", "3"]}, {"a": {"kind": "interval"}}, "unknown kind"),
     ],
 )
 def test_bad_tables_name_the_column(columns, overrides, message):

@@ -22,6 +22,7 @@ import pandas as pd
 
 from vaekit.data.cells import (
     _BINARY_PAIRS,
+    _format_number,
     _is_canonical_number,
     _level_sort_key,
     _level_text,
@@ -186,8 +187,31 @@ class ColumnKind(ABC):
         return values
 
 
+#: Most decimals recorded for a numeric column: values with more are not rounded when written back
+#: (they are measurements or results of arithmetic, not amounts recorded to a precision).
+MAX_DECIMALS = 6
+
+
+def decimals_of(values: np.ndarray) -> int | None:
+    """The fewest decimals, at most :data:`MAX_DECIMALS`, that write every one of ``values`` exactly
+    (to 1e-9 of its magnitude); ``None`` when more are needed."""
+    distinct = np.unique(values[np.isfinite(values)])
+    tolerance = 1e-9 * np.maximum(1.0, np.abs(distinct))
+    for decimals in range(MAX_DECIMALS + 1):
+        if (np.abs(np.round(distinct, decimals) - distinct) <= tolerance).all():
+            return decimals
+    return None
+
+
 class NumberKind(ColumnKind):
-    """Numbers, standardised by the centre and spread of :meth:`model_scale` of the training values."""
+    """Numbers, standardised by the centre and spread of :meth:`model_scale` of the training values.
+
+    Fitting also records the range of the training values and their decimals (:func:`decimals_of`),
+    unless the spec declares them (a schema file's ``min``, ``max`` and ``decimals``): decoded values
+    are rounded to those decimals and kept inside that range, so that synthetic and imputed values
+    look like the column's own. A spec without them (a run saved before vaekit recorded them) is
+    decoded as it was then, unrounded and unbounded.
+    """
 
     has_levels = False
 
@@ -201,16 +225,31 @@ class NumberKind(ColumnKind):
         if not present.any():
             raise DataError(f"column {spec.name!r} is entirely empty; drop it or fill it")
         observed = self.model_scale(values[present])
-        center = float(observed.mean())
+        center = float(observed.mean()) if len(observed) else 0.0
         spread = float(observed.std()) if len(observed) > 1 else 0.0
+        present_values = values[present]
         # A constant column has no spread; 1 keeps the scaling an identity rather than a division by 0.
-        return replace(spec, center=center, spread=spread if spread > 1e-8 else 1.0)
+        return replace(
+            spec,
+            center=center,
+            spread=spread if spread > 1e-8 else 1.0,
+            lower=float(present_values.min()) if spec.lower is None else spec.lower,
+            upper=float(present_values.max()) if spec.upper is None else spec.upper,
+            decimals=decimals_of(present_values) if spec.decimals is None else spec.decimals,
+        )
 
     def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return _validated_numbers(spec, column, self.value_checks)
 
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        return values.astype(float)
+        decoded = values.astype(float)
+        if spec.decimals is not None:
+            decoded = np.round(decoded, spec.decimals)
+        if spec.lower is not None or spec.upper is not None:
+            decoded = np.clip(decoded, spec.lower, spec.upper)
+        if spec.decimals == 0 and np.isfinite(decoded).all() and np.abs(decoded).max(initial=0) < 2**53:
+            return decoded.astype(np.int64)  # whole numbers stay whole numbers
+        return decoded
 
 
 class RealKind(NumberKind):
@@ -274,7 +313,7 @@ class CountKind(NumberKind):
         return np.log1p(values[values >= 0])
 
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        return np.round(values).astype(np.int64)
+        return np.round(super().decode(spec, values)).astype(np.int64)
 
 
 class LevelKind(ColumnKind):
@@ -364,6 +403,76 @@ class CategoricalKind(LevelKind):
         _warn_of_dates(name, column)
 
 
+#: A numeric column with at most this many distinct values, each seen on average at least
+#: :data:`ORDINAL_MIN_REPEATS` times, is inferred ordinal: its values are levels (a loan term of 6, 12,
+#: ... 60 months; a year of study), drawn only among those seen. 15 keeps a Likert scale, months and
+#: term lengths as levels while the measured quantities of real tables have far more values.
+ORDINAL_MAX_LEVELS = 15
+#: Rows per level, on average, for a few-valued numeric column to be taken for levels: with fewer, a
+#: table has likely not shown every value the quantity takes yet, and a count or number fits better.
+ORDINAL_MIN_REPEATS = 10
+
+
+class OrdinalKind(LevelKind):
+    """Ordered levels: few-valued numbers (inferred, see :data:`ORDINAL_MAX_LEVELS`), or levels
+    declared in order in a schema file (``{"kind": "ordinal", "levels": ["low", "mid", "high"]}``).
+
+    Inferred levels are the distinct values in numeric order, written back as numbers (whole
+    numbers as integers); declared ones keep their order, and a cell outside them is an error.
+    """
+
+    name, inference_rank = "ordinal", 15
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        distinct = values.nunique()
+        return bool(distinct <= ORDINAL_MAX_LEVELS and len(values) >= ORDINAL_MIN_REPEATS * distinct)
+
+    def level_text(self, column: pd.Series) -> pd.Series:
+        text = _level_text(column)
+        numbers = pd.to_numeric(text, errors="coerce")
+        if (numbers.notna() == text.notna()).all():
+            # Numbers as vaekit writes them, so that '6', '6.0' and 6 are one level, given back as 6.
+            return numbers.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
+        return text
+
+    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
+        if not spec.levels:
+            return super().fit(spec, column)
+        self.encode(spec, column)  # declared levels: a cell outside them is named
+        return spec
+
+
+#: A column of numbers >= 0 with at least this share of them exactly 0 is inferred nonnegative, and
+#: modelled by a spike at 0 beside a continuous family for the rest: debts and assets that most people
+#: do not have. A Poisson, Gamma or Normal cannot put 30% of its mass on one value; below that share a
+#: count or positive family misses the spike by less than a family with one more parameter costs.
+ZERO_INFLATED_SHARE = 0.3
+
+
+class NonnegativeKind(NumberKind):
+    """Numbers >= 0 with a spike at exactly 0 (see :data:`ZERO_INFLATED_SHARE`): the centre and spread
+    are those of the logarithm of the positive values, which the continuous part models."""
+
+    name, inference_rank = "nonnegative", 18
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        return bool(
+            (values >= 0).all()
+            and (values == 0).mean() >= ZERO_INFLATED_SHARE
+            and (values > 0).sum() >= 2
+            and values.max() <= MAX_REAL_MAGNITUDE
+        )
+
+    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
+        return [
+            (values < 0, "a negative value (the column holds numbers >= 0)"),
+            ((single == 0) & (values > 0), "a value too close to 0 for 32-bit floats (below 1e-45)"),
+        ]
+
+    def model_scale(self, values: np.ndarray) -> np.ndarray:
+        return np.log(values[values > 0])
+
+
 # In registration order, which breaks ties of inference rank.
 _KINDS: dict[str, ColumnKind] = {}
 
@@ -398,5 +507,13 @@ def kind_named(name: str) -> ColumnKind:
         raise DataError(f"no column kind named {name!r} is registered (known: {', '.join(_KINDS)})") from None
 
 
-for _kind in (RealKind(), PositiveKind(), CountKind(), BinaryKind(), CategoricalKind()):
+for _kind in (
+    RealKind(),
+    PositiveKind(),
+    CountKind(),
+    BinaryKind(),
+    CategoricalKind(),
+    OrdinalKind(),
+    NonnegativeKind(),
+):
     register_kind(_kind)

@@ -142,7 +142,7 @@ def identifier_columns(table: pd.DataFrame, overrides: Mapping[str, Any] | None 
     ]
 
 
-def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]] | None = None) -> Schema:
+def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Schema:
     """Infer each column's kind (see the module docstring), then apply ``overrides``.
 
     Columns named in ``overrides`` keep the given kind and family and are not inferred; an
@@ -179,12 +179,31 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]]
         if str(name) in left_out:
             continue
         if name in overrides:
-            entry = overrides[name]
-            columns.append(ColumnSpec(str(name), entry["kind"], entry.get("family", "")))
+            columns.append(_declared_spec(str(name), overrides[name]))
         else:
             columns.append(ColumnSpec(str(name), _infer_kind(str(name), table[name])))
             kind_named(columns[-1].kind).check_inferred(str(name), table[name])
     return Schema(tuple(columns))
+
+
+def _declared_spec(name: str, entry: Mapping[str, Any]) -> ColumnSpec:
+    """The column a schema file's entry declares: kind and family, and any declared range, decimals
+    and levels, which fitting keeps as declared."""
+    lower, upper = entry.get("min"), entry.get("max")
+    if lower is not None and upper is not None and lower > upper:
+        raise DataError(f"column {name!r}: the declared min {lower:g} is above the max {upper:g}")
+    spec = ColumnSpec(
+        name,
+        entry["kind"],
+        entry.get("family", ""),
+        levels=tuple(entry.get("levels", ())),
+        lower=lower,
+        upper=upper,
+        decimals=entry.get("decimals"),
+    )
+    if spec.levels and not kind_named(spec.kind).has_levels:
+        raise DataError(f"column {name!r}: levels are declared, but a {spec.kind} column has none")
+    return spec
 
 
 def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
