@@ -36,10 +36,10 @@ EXAMPLES = {
     "count": [0, 3, None, 12, 1],
     "binary": ["yes", "no", None, "no", "yes"],
     "categorical": ["red", "green", None, "blue", "red"],
-    # Few values, each seen 10 times or more on average: levels.
+    # Few values, each seen 5 times or more: levels.
     "ordinal": [6, 12, None] + [6, 12, 24] * 10,
-    # Numbers >= 0, at least 30% of them exactly 0.
-    "nonnegative": [0.0, 0.0, None, 2.5, 0.0, 1.25],
+    # Numbers >= 0, at least 30% of them exactly 0, and the positive ones more than a few values.
+    "nonnegative": [0.0, 0.0, None] + [0.0] * 20 + [0.25 * k for k in range(1, 21)],
 }
 
 
@@ -165,3 +165,116 @@ def test_a_kind_added_by_the_tests_is_checked_encoded_and_trained(proportions):
     assert np.isfinite([row["val_elbo"] for row in result.history]).all()
     sampled = decode_table(schema, model.sample(200, generator=torch.Generator().manual_seed(0)))
     assert ((sampled["share"] > 0) & (sampled["share"] < 1)).all()
+
+
+# --- real tables: levels, ranges and decimals, spikes at zero --------------------------------------------
+
+
+def _loan_terms(rows: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "term": rng.choice([6, 12, 24, 36, 48, 60], rows),
+            "amount": rng.gamma(4.0, 250.0, rows).round(2),
+            "debt": np.where(rng.random(rows) < 0.6, 0.0, rng.lognormal(7.0, 1.0, rows).round(2)),
+        }
+    )
+
+
+def test_few_valued_numbers_are_ordinal_and_decode_only_to_their_own_values():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    spec = schema["term"]
+    assert (spec.kind, spec.family) == ("ordinal", "ordinal")
+    assert spec.levels == ("6", "12", "24", "36", "48", "60")  # in numeric order, not text order
+    # Whatever code a model draws, the value is one of the seen ones, as an integer.
+    decoded = decode_table(schema.__class__((spec,)), np.arange(-2, 9, dtype=float)[:, None])["term"]
+    assert decoded.dtype.kind == "i" and set(decoded) <= {6, 12, 24, 36, 48, 60}
+
+
+def test_few_values_without_enough_repeats_stay_a_count_and_ordinal_can_be_overridden():
+    few_rows = pd.DataFrame({"c": [0, 2, 5, 1, 2, 0, 3, 1]})  # 5 values, each under 5 times
+    assert infer_schema(few_rows).columns[0].kind == "count"
+    # A count whose largest values are rare is a count, even with few distinct values.
+    tail = pd.DataFrame({"c": [0] * 40 + [1] * 30 + [2] * 20 + [3] * 8 + [4] * 2})
+    assert infer_schema(tail).columns[0].kind == "count"
+    table = _loan_terms()
+    assert infer_schema(table, {"term": {"kind": "count"}})["term"].kind == "count"
+
+
+def test_declared_ordinal_levels_keep_their_order_and_name_a_cell_outside_them():
+    table = pd.DataFrame({"size": ["low", "high", "mid", None, "low"]})
+    declared = {"size": {"kind": "ordinal", "levels": ["low", "mid", "high"]}}
+    schema = fit_schema(infer_schema(table, declared), table)
+    assert schema["size"].levels == ("low", "mid", "high")
+    assert encode_table(schema, table).values[:3, 0].tolist() == [0.0, 2.0, 1.0]
+    with pytest.raises(DataError, match="level 'huge' of column 'size' at row 2 was never seen"):
+        fit_schema(infer_schema(table, declared), pd.DataFrame({"size": ["low", "huge"]}))
+
+
+def test_fitting_records_range_and_decimals_and_decoding_keeps_to_them():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    amount = schema["amount"]
+    assert (amount.lower, amount.upper) == (table["amount"].min(), table["amount"].max())
+    assert amount.decimals == 2
+    drawn = np.array([[-50.0], [523.456789], [1e9]])
+    decoded = decode_table(schema.__class__((amount,)), drawn)["amount"].to_numpy()
+    assert decoded.tolist() == [amount.lower, 523.46, amount.upper]
+    assert "range" in schema.describe() and "2 decimals" in schema.describe()
+
+
+def test_whole_numbers_stay_whole_and_a_declared_range_wins():
+    table = pd.DataFrame({"delta": [-3, 4, -1, 7, 2, 0, 5, -6, 1, 9, 11, -2, 3, 8, 4, 13]})
+    schema = fit_schema(infer_schema(table, {"delta": {"kind": "real", "min": -5, "max": 10}}), table)
+    spec = schema["delta"]
+    assert (spec.lower, spec.upper, spec.decimals) == (-5.0, 10.0, 0)
+    decoded = decode_table(schema, np.array([[-7.2], [2.6], [30.0]]))["delta"]
+    assert decoded.dtype.kind == "i" and decoded.tolist() == [-5, 3, 10]
+
+
+def test_a_spec_saved_without_range_or_decimals_decodes_as_before():
+    old = fit_schema(infer_schema(_loan_terms()), _loan_terms()).to_dict()
+    for column in old["columns"]:
+        for key in ("lower", "upper", "decimals", "format"):
+            column.pop(key)
+    from vaekit.schema import Schema
+
+    amount = Schema.from_dict(old)["amount"]
+    assert (amount.lower, amount.upper, amount.decimals) == (None, None, None)
+    drawn = np.array([[-50.0], [123.456789]])
+    assert decode_table(Schema((amount,)), drawn)["amount"].tolist() == [-50.0, 123.456789]
+
+
+def test_a_column_mostly_exactly_zero_is_nonnegative_with_a_spike_and_slab():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    debt = schema["debt"]
+    assert (debt.kind, debt.family) == ("nonnegative", "zero_lognormal")
+    # Centre and spread of the logarithm of the positive values, which the slab models.
+    positive = table["debt"][table["debt"] > 0]
+    assert debt.center == pytest.approx(np.log(positive).mean())
+    assert infer_schema(table, {"debt": {"kind": "real"}})["debt"].kind == "real"
+    with pytest.raises(DataError, match="negative value .* at row 2"):
+        encode_table(schema, table.assign(debt=[0.0, -1.0] + [0.0] * (len(table) - 2)))
+
+
+def test_a_short_fit_reproduces_the_share_of_zeros_and_keeps_samples_in_range():
+    table = _loan_terms(600)
+    schema = fit_schema(infer_schema(table), table)
+    encoded = encode_table(schema, table)
+    torch.manual_seed(0)
+    model = TabularVAE(TabularVAEConfig(schema.to_dict(), z_dim=2, hidden=(32,)))
+    fit(
+        model,
+        (encoded.values[:500], encoded.observed[:500]),
+        (encoded.values[500:], encoded.observed[500:]),
+        TrainConfig(epochs=15, batch_size=64, progress_bar=False),
+    )
+    sampled = decode_table(schema, model.sample(2000, generator=torch.Generator().manual_seed(0)))
+    share = (table["debt"] == 0).mean()
+    assert abs((sampled["debt"] == 0).mean() - share) < 0.1
+    for name in ("amount", "debt"):
+        assert sampled[name].between(table[name].min(), table[name].max()).all()
+        assert (sampled[name] == sampled[name].round(2)).all()
+    assert set(sampled["term"]) <= set(table["term"])

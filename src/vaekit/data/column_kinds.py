@@ -403,14 +403,15 @@ class CategoricalKind(LevelKind):
         _warn_of_dates(name, column)
 
 
-#: A numeric column with at most this many distinct values, each seen on average at least
+#: A numeric column with at most this many distinct values, every one of them seen at least
 #: :data:`ORDINAL_MIN_REPEATS` times, is inferred ordinal: its values are levels (a loan term of 6, 12,
-#: ... 60 months; a year of study), drawn only among those seen. 15 keeps a Likert scale, months and
-#: term lengths as levels while the measured quantities of real tables have far more values.
+#: ... 60 months; a year of study; a rating), drawn only among those seen. 15 keeps Likert scales,
+#: months and term lengths as levels, while the measured quantities of real tables have far more values.
 ORDINAL_MAX_LEVELS = 15
-#: Rows per level, on average, for a few-valued numeric column to be taken for levels: with fewer, a
-#: table has likely not shown every value the quantity takes yet, and a count or number fits better.
-ORDINAL_MIN_REPEATS = 10
+#: Fewest rows of each value of a few-valued numeric column for it to be taken for levels. A value
+#: seen less often is the tail of a quantity that may well take values the table has not shown yet
+#: (a count of visits: 0 to 6 here, 7 in the next file), which a count or number kind models.
+ORDINAL_MIN_REPEATS = 5
 
 
 class OrdinalKind(LevelKind):
@@ -424,8 +425,8 @@ class OrdinalKind(LevelKind):
     name, inference_rank = "ordinal", 15
 
     def claims_numbers(self, values: pd.Series) -> bool:
-        distinct = values.nunique()
-        return bool(distinct <= ORDINAL_MAX_LEVELS and len(values) >= ORDINAL_MIN_REPEATS * distinct)
+        frequencies = values.value_counts()
+        return bool(len(frequencies) <= ORDINAL_MAX_LEVELS and frequencies.min() >= ORDINAL_MIN_REPEATS)
 
     def level_text(self, column: pd.Series) -> pd.Series:
         text = _level_text(column)
@@ -444,8 +445,10 @@ class OrdinalKind(LevelKind):
 
 #: A column of numbers >= 0 with at least this share of them exactly 0 is inferred nonnegative, and
 #: modelled by a spike at 0 beside a continuous family for the rest: debts and assets that most people
-#: do not have. A Poisson, Gamma or Normal cannot put 30% of its mass on one value; below that share a
-#: count or positive family misses the spike by less than a family with one more parameter costs.
+#: do not have. A Gamma or Normal cannot put 30% of its mass on one value, nor a Poisson beside a wide
+#: spread of positive values; below that share the spike costs those families less. The positive
+#: values must take more than :data:`ORDINAL_MAX_LEVELS` distinct values: a count of 0 to 4 with many
+#: zeros is what a count family models.
 ZERO_INFLATED_SHARE = 0.3
 
 
@@ -459,7 +462,8 @@ class NonnegativeKind(NumberKind):
         return bool(
             (values >= 0).all()
             and (values == 0).mean() >= ZERO_INFLATED_SHARE
-            and (values > 0).sum() >= 2
+            # Few positive values (a count of 0 to 4) are what a count family models, zeros included.
+            and values[values > 0].nunique() > ORDINAL_MAX_LEVELS
             and values.max() <= MAX_REAL_MAGNITUDE
         )
 
