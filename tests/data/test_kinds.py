@@ -22,7 +22,7 @@ from vaekit.data.tabular import (
     registered_kinds,
     unregister_kind,
 )
-from vaekit.errors import DataError
+from vaekit.errors import DataError, VaekitWarning
 from vaekit.heads import DistributionHead
 from vaekit.inference import TrainConfig, fit
 from vaekit.models import TabularVAE, TabularVAEConfig
@@ -38,7 +38,7 @@ EXAMPLES = {
     "categorical": ["red", "green", None, "blue", "red"],
     # Few values, each seen 5 times or more: levels.
     "ordinal": [6, 12, None] + [6, 12, 24] * 10,
-    # Numbers >= 0, at least 30% of them exactly 0, and the positive ones more than a few values.
+    # Numbers >= 0, at least 20% of them exactly 0, and the positive ones more than a few values.
     "nonnegative": [0.0, 0.0, None] + [0.0] * 20 + [0.25 * k for k in range(1, 21)],
 }
 
@@ -278,3 +278,12 @@ def test_a_short_fit_reproduces_the_share_of_zeros_and_keeps_samples_in_range():
         assert sampled[name].between(table[name].min(), table[name].max()).all()
         assert (sampled[name] == sampled[name].round(2)).all()
     assert set(sampled["term"]) <= set(table["term"])
+
+
+def test_a_number_an_ordinal_column_never_saw_is_read_as_the_nearest_level_with_a_warning():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    rows = table.head(3).assign(term=[7, 1000, 24])
+    with pytest.warns(VaekitWarning, match="column 'term' holds 2 value\\(s\\) training never saw, first '7' at row 1"):
+        encoded = encode_table(schema, rows)
+    assert [schema["term"].levels[int(code)] for code in encoded.values[:, 0]] == ["6", "60", "24"]

@@ -439,17 +439,42 @@ class OrdinalKind(LevelKind):
     def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
         if not spec.levels:
             return super().fit(spec, column)
-        self.encode(spec, column)  # declared levels: a cell outside them is named
+        super().encode(spec, column)  # declared levels: a cell outside them is named
         return spec
+
+    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of the cells; a number between or beyond numeric levels (a value training never saw,
+        in rows to score or impute) takes the nearest level's code, with a warning naming the column
+        and row. Text outside the levels is an error, as for a categorical column."""
+        text = self.level_text(column)
+        levels = np.array([float(level) if _is_canonical_number(level) else np.nan for level in spec.levels])
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        unseen = text.notna().to_numpy() & ~text.isin(spec.levels).to_numpy() & np.isfinite(numbers)
+        if not unseen.any() or np.isnan(levels).any():
+            return super().encode(spec, column)
+        row = int(np.flatnonzero(unseen)[0])
+        warnings.warn(
+            f"column {spec.name!r} holds {int(unseen.sum()):,} value(s) training never saw, first "
+            f"{quote_cell(text.iloc[row])} at row {row + 1}; each is read as the nearest of its levels "
+            f"({', '.join(spec.levels[:10])}{', ...' if len(spec.levels) > 10 else ''}): declare the "
+            "column count or real in a schema file to model any value",
+            VaekitWarning,
+            stacklevel=4,  # encode, encode_table, its caller
+        )
+        nearest = np.abs(numbers[unseen, None] - levels[None, :]).argmin(axis=1)
+        replaced = text.copy()
+        replaced[unseen] = np.asarray(spec.levels, dtype=object)[nearest]
+        return super().encode(spec, replaced)
 
 
 #: A column of numbers >= 0 with at least this share of them exactly 0 is inferred nonnegative, and
-#: modelled by a spike at 0 beside a continuous family for the rest: debts and assets that most people
-#: do not have. A Gamma or Normal cannot put 30% of its mass on one value, nor a Poisson beside a wide
-#: spread of positive values; below that share the spike costs those families less. The positive
-#: values must take more than :data:`ORDINAL_MAX_LEVELS` distinct values: a count of 0 to 4 with many
-#: zeros is what a count family models.
-ZERO_INFLATED_SHARE = 0.3
+#: modelled by a spike at 0 beside a continuous family for the rest: debts, assets, hours worked or
+#: spending that many rows do not have. With a fifth of the rows on one value, a Normal or Gamma
+#: spreads a fifth of its draws where the data have none (and writes no zero at all), and a Poisson
+#: cannot be both that peaked at 0 and as wide as the positive values. The positive values must take
+#: more than :data:`ORDINAL_MAX_LEVELS` distinct values: a count of 0 to 4 with many zeros is what a
+#: count family models.
+ZERO_INFLATED_SHARE = 0.2
 
 
 class NonnegativeKind(NumberKind):
