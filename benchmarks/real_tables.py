@@ -88,7 +88,15 @@ def _run(source: Path, train: pd.DataFrame, holes: pd.DataFrame, epochs: int, fo
     )
     trained = time.perf_counter() - started
     _vaekit(source, "sample", str(folder / "run"), "--n", str(SAMPLES), "--out", str(folder / "samples.csv"))
-    _vaekit(source, "impute", str(folder / "run"), "--csv", str(folder / "holes.csv"), "--out", str(folder / "imputed.csv"))
+    _vaekit(
+        source,
+        "impute",
+        str(folder / "run"),
+        "--csv",
+        str(folder / "holes.csv"),
+        "--out",
+        str(folder / "imputed.csv"),
+    )
     config = json.loads((folder / "run" / "config.json").read_text())
     schema = config["model_config"]["schema"]["columns"]
     return {
@@ -126,14 +134,19 @@ def _scores(train: pd.DataFrame, test: pd.DataFrame, result: dict, removed: np.n
             expected = test[name].dropna().astype(str).value_counts(normalize=True)
             drawn = sampled.astype(str).value_counts(normalize=True)
             levels = expected.index.union(drawn.index)
-            tv = 0.5 * np.abs(expected.reindex(levels, fill_value=0) - drawn.reindex(levels, fill_value=0)).sum()
+            tv = (
+                0.5
+                * np.abs(expected.reindex(levels, fill_value=0) - drawn.reindex(levels, fill_value=0)).sum()
+            )
             row["distance"] = f"TV {tv:.3f}"
         rows.append(row)
     return pd.DataFrame(rows).fillna("")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--before-src", type=Path, help="another vaekit source tree to compare (main's)")
     parser.add_argument("--after-src", type=Path, help="the vaekit source tree to measure (this checkout's)")
     parser.add_argument("--epochs", type=int, default=200)
@@ -157,7 +170,10 @@ def main() -> None:
         train, test = table[~test_rows].reset_index(drop=True), table[test_rows].reset_index(drop=True)
         removed = rng.random(test.shape) < REMOVED
         holes = test.mask(removed)
-        say(f"\n=== {name}: {len(train)} training rows, {len(test)} held out ({removed.mean():.0%} of their cells removed for impute)")
+        say(
+            f"\n=== {name}: {len(train)} training rows, {len(test)} held out "
+            f"({removed.mean():.0%} of their cells removed for impute)"
+        )
         summary = []
         with tempfile.TemporaryDirectory() as folder:
             for label, source in versions:
@@ -168,7 +184,8 @@ def main() -> None:
                     if column.get("levels"):
                         details = f"{len(column['levels'])} levels"
                     if column.get("lower") is not None:
-                        details = f"range {column['lower']:g}..{column['upper']:g}, decimals {column.get('decimals')}"
+                        details = f"range {column['lower']:g}..{column['upper']:g}"
+                        details += f", decimals {column.get('decimals')}"
                     say(f"  {column['name']:<12} {column['kind']:<12} {column['family']:<18} {details}")
                 scores = _scores(train, test, result, removed)
                 say(scores.to_string(index=False))
@@ -178,11 +195,18 @@ def main() -> None:
                 mean_tv = distances[1][~numeric].astype(float).mean()
                 outside = [c for c in scores.columns if c.endswith("outside")]
                 any_outside = (
-                    scores[outside].replace("", "0%").apply(lambda s: s.str.rstrip("%").astype(float)).to_numpy().max()
+                    scores[outside]
+                    .replace("", "0%")
+                    .apply(lambda s: s.str.rstrip("%").astype(float))
+                    .to_numpy()
+                    .max()
                     if outside
                     else 0.0
                 )
-                summary.append(f"{label}: mean KS {mean_ks:.3f}, mean TV {mean_tv:.3f}, worst share outside the training range {any_outside:.1f}%")
+                summary.append(
+                    f"{label}: mean KS {mean_ks:.3f}, mean TV {mean_tv:.3f}, "
+                    f"worst share outside the training range {any_outside:.1f}%"
+                )
         say("")
         for text in summary:
             say(f"  {text}")

@@ -68,7 +68,8 @@ class ZeroInflatedLogNormal(dist.TorchDistribution):
             torch.nn.functional.logsigmoid(self.gate_logits),
         )
 
-    def sample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
+    def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
+        sample_shape = torch.Size(sample_shape)
         with torch.no_grad():
             zero = dist.Bernoulli(logits=self.gate_logits).sample(sample_shape).bool()
             slab = self.slab.sample(sample_shape)

@@ -284,6 +284,8 @@ def test_a_number_an_ordinal_column_never_saw_is_read_as_the_nearest_level_with_
     table = _loan_terms()
     schema = fit_schema(infer_schema(table), table)
     rows = table.head(3).assign(term=[7, 1000, 24])
-    with pytest.warns(VaekitWarning, match="column 'term' holds 2 value\\(s\\) training never saw, first '7' at row 1"):
+    with pytest.warns(
+        VaekitWarning, match="column 'term' holds 2 value\\(s\\) training never saw, first '7' at row 1"
+    ):
         encoded = encode_table(schema, rows)
     assert [schema["term"].levels[int(code)] for code in encoded.values[:, 0]] == ["6", "60", "24"]

@@ -6,7 +6,6 @@ added to vaekit is checked here without a line of this file changing.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

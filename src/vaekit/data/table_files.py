@@ -220,7 +220,9 @@ def _declared_decimals(path: Path, name: Any, value: Any) -> int:
 
 def _declared_levels(path: Path, name: Any, value: Any) -> list[str]:
     if not isinstance(value, list) or not value or len(value) > MAX_DECLARED_LEVELS:
-        raise DataError(f"schema file {path}: the levels of column {name!r} must be a list of 1 to 10,000 levels")
+        raise DataError(
+            f"schema file {path}: the levels of column {name!r} must be a list of 1 to 10,000 levels"
+        )
     levels = []
     for level in value:
         if isinstance(level, bool) or not isinstance(level, str | int | float):

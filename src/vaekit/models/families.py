@@ -42,6 +42,7 @@ import pyro.distributions as dist
 import torch
 import torch.nn.functional as F
 
+from vaekit.distributions import ZeroInflatedLogNormal
 from vaekit.heads import (
     BernoulliHead,
     CategoricalHead,
@@ -53,7 +54,6 @@ from vaekit.heads import (
     PoissonHead,
     ZeroInflatedLogNormalHead,
 )
-from vaekit.distributions import ZeroInflatedLogNormal
 from vaekit.schema import ColumnSpec, FamilyDeclaration, Schema, declare_family, withdraw_family
 
 #: Encoder blocks: the encoder sees every column of the first block (numbers), then of the
