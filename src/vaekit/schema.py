@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, overload
 
 from vaekit.errors import DataError
@@ -237,9 +238,18 @@ class Schema:
         return "\n".join(lines)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _range_text(column: ColumnSpec) -> str:
     """The recorded range, decimals and format of a numeric column, for :meth:`Schema.describe`."""
     parts = []
+    if column.format and column.lower is not None and column.upper is not None:
+        # A datetime column: its range is kept in days since 1970-01-01 UTC, shown in its format.
+        low, high = (
+            (_EPOCH + timedelta(days=days)).strftime(column.format) for days in (column.lower, column.upper)
+        )
+        return f"range {low}..{high}, format {column.format}"
     if column.lower is not None or column.upper is not None:
         low = "" if column.lower is None else f"{column.lower:.6g}"
         high = "" if column.upper is None else f"{column.upper:.6g}"

@@ -40,6 +40,7 @@ EXAMPLES = {
     "ordinal": [6, 12, None] + [6, 12, 24] * 10,
     # Numbers >= 0, at least 20% of them exactly 0, and the positive ones more than a few values.
     "nonnegative": [0.0, 0.0, None] + [0.0] * 20 + [0.25 * k for k in range(1, 21)],
+    "datetime": ["2024-01-05", "2024-03-10", None, "2023-12-31", "2024-02-29"],
 }
 
 
@@ -289,3 +290,52 @@ def test_a_number_an_ordinal_column_never_saw_is_read_as_the_nearest_level_with_
     ):
         encoded = encode_table(schema, rows)
     assert [schema["term"].levels[int(code)] for code in encoded.values[:, 0]] == ["6", "60", "24"]
+
+
+def test_dates_and_times_round_trip_in_their_own_format_and_stay_in_range():
+    table = pd.DataFrame(
+        {
+            "day": ["2024-01-05", "2024-03-10", "2023-12-31", "2024-02-29"],
+            "stamp": [
+                "2024-01-05T10:11:12",
+                "2024-01-05T23:59:59",
+                "2024-01-10T00:00:00",
+                "2024-02-01T01:02:03",
+            ],
+        }
+    )
+    schema = fit_schema(infer_schema(table), table)
+    assert [(c.kind, c.family, c.format) for c in schema.columns] == [
+        ("datetime", "datetime_normal", "%Y-%m-%d"),
+        ("datetime", "datetime_normal", "%Y-%m-%dT%H:%M:%S"),
+    ]
+    encoded = encode_table(schema, table)
+    pd.testing.assert_frame_equal(decode_table(schema, encoded.values), table)
+    # Any drawn number is a date of the column's range, written as a date alone (or to the second).
+    drawn = decode_table(schema, np.array([[-500.0, 0.123456], [3.4, 1e6]]))
+    assert drawn["day"].tolist() == ["2023-12-31", "2024-01-03"]
+    assert drawn["stamp"].tolist() == ["2024-01-05T13:08:59", "2024-02-01T01:02:03"]
+    assert "range 2023-12-31..2024-03-10, format %Y-%m-%d" in schema.describe()
+
+
+def test_mixed_date_formats_are_read_with_a_warning_naming_the_column():
+    table = pd.DataFrame({"when": ["2024-01-05", "2024-01-06 10:00", "2024-01-07", "2024-01-08"]})
+    with pytest.warns(
+        VaekitWarning, match="datetime column 'when' mixes 2 formats .* written back as %Y-%m-%d;"
+    ):
+        schema = fit_schema(infer_schema(table), table)
+    assert decode_table(schema, encode_table(schema, table).values)["when"].tolist()[:2] == [
+        "2024-01-05",
+        "2024-01-06",
+    ]
+
+
+def test_a_cell_that_is_no_iso_date_in_a_datetime_column_is_named():
+    schema = fit_schema(
+        infer_schema(pd.DataFrame({"d": ["2024-01-05", "2024-01-06"]})),
+        pd.DataFrame({"d": ["2024-01-05", "2024-01-06"]}),
+    )
+    with pytest.raises(
+        DataError, match="column 'd' holds '05/01/2024' at row 2, which is not an ISO 8601 date"
+    ):
+        encode_table(schema, pd.DataFrame({"d": ["2024-01-07", "05/01/2024"]}))

@@ -307,12 +307,19 @@ def test_a_file_separated_by_semicolons_or_tabs_is_refused_with_the_hint(tmp_pat
 
 
 def test_a_categorical_column_of_dates_is_warned_about():
-    """Issue 14 item 16: ISO dates were read as a categorical of hundreds of levels, silently."""
+    """Issue 14 item 16: ISO dates were read as a categorical of hundreds of levels, silently. Issue 16:
+    ISO dates are a datetime column; dates with a few cells of another shape are still warned of."""
     from vaekit.errors import VaekitWarning
 
     days = pd.date_range("2024-01-01", periods=30).strftime("%Y-%m-%d").tolist()
-    with pytest.warns(VaekitWarning, match="column 'day' holds dates, read as a categorical of 30 levels"):
-        assert infer_schema(_table(day=days))["day"].kind == "categorical"
+    assert infer_schema(_table(day=days))["day"].kind == "datetime"
+    odd = [*days, "31/01/2024"]
+    with pytest.warns(
+        VaekitWarning,
+        match="column 'day' holds dates, but not only ISO dates \\(first '31/01/2024' at row 31\\), "
+        "so it is read as a categorical of 31 levels",
+    ):
+        assert infer_schema(_table(day=odd))["day"].kind == "categorical"
     import warnings
 
     with warnings.catch_warnings():

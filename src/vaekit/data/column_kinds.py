@@ -11,6 +11,7 @@ kinds and name none; a kind's likelihood families are registered on the model si
 
 from __future__ import annotations
 
+import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -58,10 +59,13 @@ def _warn_of_dates(name: str, column: pd.Series) -> None:
         return
     levels = text.nunique()
     if levels >= _DATE_LEVELS_WARNED:
+        other = ~text.str.match(_ISO_DATE)
+        row = int(np.flatnonzero(other.reindex(column.index, fill_value=False).to_numpy())[0])
         warnings.warn(
-            f"column {name!r} holds dates, read as a categorical of {levels} levels (vaekit has no date "
-            "kind: each date is a level unrelated to the next day); drop it, or replace it by numbers "
-            "derived from it (days since a start, day of week)",
+            f"column {name!r} holds dates, but not only ISO dates (first {quote_cell(column.iloc[row])} at "
+            f"row {row + 1}), so it is read as a categorical of {levels} levels, each date a level "
+            "unrelated to the next day; write those cells as ISO dates (2024-03-01) for a datetime "
+            "column, or drop it",
             VaekitWarning,
             stacklevel=4,  # _warn_of_dates, check_inferred, infer_schema, its caller
         )
@@ -184,6 +188,11 @@ class ColumnKind(ABC):
     def model_scale(self, values: np.ndarray) -> np.ndarray:
         """Present values on the scale the model works on (for a number kind), dropping any
         outside the kind's support."""
+        return values
+
+    def as_numbers(self, spec: ColumnSpec, values: pd.Series) -> pd.Series:
+        """Decoded values of a kind without levels as numbers, for figures (a datetime column's
+        dates as days since 1970); the values themselves for the kinds that decode to numbers."""
         return values
 
 
@@ -502,6 +511,131 @@ class NonnegativeKind(NumberKind):
         return np.log(values[values > 0])
 
 
+#: The shapes of ISO 8601 dates and times vaekit writes back, each with its ``strftime`` format and
+#: the resolution, in seconds, that decoded values are rounded to; tried in this order.
+_ISO_SHAPES = (
+    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d", 86400.0),
+    (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", "%Y-%m-%dT%H:%M", 60.0),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$", "%Y-%m-%d %H:%M", 60.0),
+    (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$", "%Y-%m-%dT%H:%M:%S", 1.0),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", "%Y-%m-%d %H:%M:%S", 1.0),
+    (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+$", "%Y-%m-%dT%H:%M:%S.%f", 1e-6),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+$", "%Y-%m-%d %H:%M:%S.%f", 1e-6),
+)
+_SECONDS_PER_DAY = 86400.0
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+def _iso_shape(cell: str) -> str:
+    """The ``strftime`` format of one ISO cell: a zone ('Z' or an offset) is written back as 'Z', the
+    time in UTC; ``""`` for a cell of no known shape."""
+    cell = cell.strip()
+    zone = re.search(r"(?:Z|[+-]\d{2}:?\d{2})$", cell) if len(cell) > 10 else None
+    bare = cell[: zone.start()] if zone else cell
+    for pattern, shape, _ in _ISO_SHAPES:
+        if re.match(pattern, bare):
+            return shape + ("Z" if zone else "")
+    return ""
+
+
+def _resolution(shape: str) -> float:
+    return next(seconds for _, known, seconds in _ISO_SHAPES if shape.removesuffix("Z") == known)
+
+
+class DateTimeKind(NumberKind):
+    """ISO 8601 dates and date-times (``2024-03-01``, ``2024-03-01T12:30:00``, with a zone or not),
+    modelled as days since the column's earliest value (standardised like any number) and written
+    back in the column's own format: a date stays a date, a time keeps its seconds. Times with a zone
+    are read in UTC and written back in UTC with a ``Z``.
+
+    A column whose cells are all ISO dates or times but of several shapes (some with a time of day,
+    some without) is read whole, written back in its most common shape, with a warning naming the
+    column and its shapes. The earliest and latest values (as days since 1970-01-01 UTC) are the
+    spec's ``lower`` and ``upper``, and its format ``format``.
+    """
+
+    name, inference_rank = "datetime", 45
+
+    def claims_text(self, words: set[str], numeric_share: float) -> bool:
+        return numeric_share == 0 and all(_iso_shape(word.upper()) for word in words)
+
+    def check_inferred(self, name: str, column: pd.Series) -> None:
+        shapes = self._shapes(column)
+        if len(shapes) > 1:
+            chosen = shapes.index[0]
+            warnings.warn(
+                f"datetime column {name!r} mixes {len(shapes)} formats ("
+                + ", ".join(f"{shape}: {count:,} cell(s)" for shape, count in shapes.items())
+                + f"); all are read, and values are written back as {chosen}; declare the column "
+                "categorical in a schema file to keep its cells as they are",
+                VaekitWarning,
+                stacklevel=4,  # check_inferred, infer_schema, its caller
+            )
+
+    @staticmethod
+    def _shapes(column: pd.Series) -> pd.Series:
+        text = column.astype("string").str.strip()
+        text = text[text.notna() & (text != "")]
+        return text.map(lambda cell: _iso_shape(cell.upper())).value_counts()
+
+    def _days(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Days since 1970-01-01 UTC of the cells, and the mask of present ones; a clear error names
+        the first cell that is not an ISO date or time."""
+        text = column.astype("string").str.strip()
+        present = (text.notna() & (text != "")).to_numpy()
+        days = np.zeros(len(column))
+        shapes = text[present].map(lambda cell: _iso_shape(cell.upper()))
+        if (shapes == "").any():
+            row = int(np.flatnonzero(present)[int(np.argmax((shapes == "").to_numpy()))])
+            raise DataError(
+                f"column {spec.name!r} holds {quote_cell(column.iloc[row])} at row {row + 1}, which is not "
+                "an ISO 8601 date or time (the column is datetime: 2024-03-01, 2024-03-01T12:30:00)"
+            )
+        try:
+            parsed = pd.to_datetime(text[present], format="ISO8601", utc=True)
+        except (ValueError, OverflowError) as error:
+            raise DataError(f"column {spec.name!r}: a date that does not exist ({error})") from None
+        days[present] = ((parsed - _EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+        return days, present
+
+    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
+        days, present = self._days(spec, column)
+        if not present.any():
+            raise DataError(f"column {spec.name!r} is entirely empty; drop it or fill it")
+        lower = float(days[present].min()) if spec.lower is None else spec.lower
+        offsets = days[present] - lower
+        spread = float(offsets.std()) if len(offsets) > 1 else 0.0
+        return replace(
+            spec,
+            center=float(offsets.mean()),
+            spread=spread if spread > 1e-8 else 1.0,
+            lower=lower,
+            upper=float(days[present].max()) if spec.upper is None else spec.upper,
+            format=spec.format or str(self._shapes(column).index[0]),
+        )
+
+    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        # Days since the earliest training value: smaller numbers than days since 1970, so that the
+        # model's 32-bit floats keep them to about 2 seconds over a year's span (days since 1970: about
+        # 2 minutes whatever the span).
+        days, present = self._days(spec, column)
+        return np.where(present, days - (spec.lower or 0.0), 0.0), present
+
+    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        days = values.astype(float) + (spec.lower or 0.0)
+        if spec.lower is not None and spec.upper is not None:
+            days = np.clip(days, spec.lower, spec.upper)
+        shape = spec.format or "%Y-%m-%dT%H:%M:%S"
+        resolution = _resolution(shape)
+        seconds = np.round(days * _SECONDS_PER_DAY / resolution) * resolution
+        stamps = pd.to_datetime(pd.Series(seconds), unit="s", utc=True)
+        return stamps.dt.strftime(shape).to_numpy(dtype=object)
+
+    def as_numbers(self, spec: ColumnSpec, values: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+        return (parsed - _EPOCH) / pd.Timedelta(days=1)
+
+
 # In registration order, which breaks ties of inference rank.
 _KINDS: dict[str, ColumnKind] = {}
 
@@ -544,5 +678,6 @@ for _kind in (
     CategoricalKind(),
     OrdinalKind(),
     NonnegativeKind(),
+    DateTimeKind(),
 ):
     register_kind(_kind)

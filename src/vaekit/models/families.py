@@ -337,6 +337,13 @@ class OrdinalFamily(CategoricalFamily):
     name, kind, safe_fill, default_for_kind = "ordinal", "ordinal", 0.0, True
 
 
+class DateTimeFamily(NormalFamily):
+    """Datetime columns (days since the column's earliest value): Normal(center + spread * loc,
+    spread * scale), as a real column."""
+
+    name, kind, safe_fill, default_for_kind = "datetime_normal", "datetime", 0.0, True
+
+
 #: The encoder input of a zero cell of a zero-inflated column, in standard units of the logarithm of
 #: the positive values: below almost any positive value, so the encoder tells zeros apart.
 ZERO_CELL_INPUT = -4.0
@@ -435,5 +442,6 @@ for _family in (
     CategoricalFamily(),
     OrdinalFamily(),
     ZeroLogNormalFamily(),
+    DateTimeFamily(),
 ):
     register_family(_family)
