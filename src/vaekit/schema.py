@@ -192,10 +192,44 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class IdentifierSpec:
+    """A column of identifiers (a customer id): no part of the model, but given fresh values of the
+    same form in synthetic rows.
+
+    Attributes
+    ----------
+    name:
+        Column name in the table.
+    position:
+        Its place among the table's columns, where synthetic rows put it back.
+    prefix, suffix, width:
+        The form of the identifiers: ``prefix`` + a number of at least ``width`` digits (zero-padded)
+        + ``suffix`` (``C-00042``); ``width`` 0 when they have no such form, and fresh ones are
+        random letters and digits of ``length`` characters.
+    start:
+        The first fresh number: one past the largest seen, so that no fresh identifier is a seen one.
+    numeric:
+        Whether the identifiers are whole numbers (written back as numbers).
+    length:
+        The most common length of the identifiers, in characters.
+    """
+
+    name: str
+    position: int = 0
+    prefix: str = ""
+    suffix: str = ""
+    width: int = 0
+    start: int = 1
+    numeric: bool = False
+    length: int = 8
+
+
+@dataclass(frozen=True)
 class Schema:
-    """The columns of a table, in order."""
+    """The columns of a table, in order, and the identifier columns the model leaves out."""
 
     columns: tuple[ColumnSpec, ...] = field(default_factory=tuple)
+    identifiers: tuple[IdentifierSpec, ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -217,15 +251,21 @@ class Schema:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (stored in run folders)."""
-        return {"columns": [asdict(c) for c in self.columns]}
+        stored: dict[str, Any] = {"columns": [asdict(c) for c in self.columns]}
+        if self.identifiers:
+            stored["identifiers"] = [asdict(i) for i in self.identifiers]
+        return stored
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schema:
-        return cls(tuple(ColumnSpec(**column) for column in data["columns"]))
+        return cls(
+            tuple(ColumnSpec(**column) for column in data["columns"]),
+            tuple(IdentifierSpec(**identifier) for identifier in data.get("identifiers", ())),
+        )
 
     def describe(self) -> str:
         """A table of the columns for the user to check."""
-        width = max(len(c.name) for c in self.columns)
+        width = max(len(c.name) for c in (*self.columns, *self.identifiers))
         lines = [f"{'column':<{width}}  kind         family             details"]
         for c in self.columns:
             if c.levels:
@@ -235,6 +275,11 @@ class Schema:
             else:
                 details = _range_text(c)
             lines.append(f"{c.name:<{width}}  {c.kind:<11}  {c.family:<17}  {details}".rstrip())
+        for i in self.identifiers:
+            form = f"{i.prefix}{'0' * max(i.width, 1)}{i.suffix}" if i.width else f"{i.length} characters"
+            lines.append(
+                f"{i.name:<{width}}  {'identifier':<11}  {'(not modelled)':<17}  fresh ids like {form}"
+            )
         return "\n".join(lines)
 
 

@@ -325,3 +325,46 @@ def test_a_categorical_column_of_dates_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         infer_schema(_table(day=days[:5] * 6))  # a few dates are fine levels
+
+
+def test_text_ids_and_row_numbers_are_left_out_and_synthetic_rows_get_fresh_ones_of_their_form():
+    """Issue 16: a customer id was a categorical of thousands of levels, each seen once."""
+    from vaekit.errors import VaekitWarning
+
+    rows = 40
+    table = pd.DataFrame(
+        {
+            "row": np.arange(1, rows + 1),
+            "customer": [f"C-{i:05d}" for i in range(rows)],
+            "spend": np.linspace(1.0, 9.0, rows).round(2),
+        }
+    )
+    table.loc[5, "customer"] = "C-00001"  # a repeat: accepted, and said
+    with pytest.warns(
+        VaekitWarning, match=r"'row', 'customer'.*fresh identifiers.*'customer' \(1 repeated\)"
+    ):
+        schema = fit_schema(infer_schema(table), table)
+    assert schema.names == ["spend"]
+    assert "customer  identifier   (not modelled)     fresh ids like C-00000" in schema.describe()
+    stored = Schema.from_dict(schema.to_dict())  # a saved run keeps the identifiers' form
+    decoded = decode_table(stored, encode_table(stored, table).values[:3])
+    assert list(decoded.columns) == ["row", "customer", "spend"]
+    assert decoded["row"].tolist() == [41, 42, 43] and decoded["row"].dtype.kind == "i"
+    assert decoded["customer"].tolist() == ["C-00040", "C-00041", "C-00042"]
+    assert not set(decoded["customer"]) & set(table["customer"])
+    # Declared in a schema file: an identifier; declared another kind: modelled.
+    with pytest.warns(VaekitWarning, match="'customer', 'spend'"):
+        declared = infer_schema(table, {"spend": {"kind": "identifier"}, "row": {"kind": "real"}})
+    assert declared.names == ["row"]
+
+
+def test_dates_and_free_text_are_no_identifiers():
+    rows = 30
+    table = pd.DataFrame(
+        {
+            "day": pd.date_range("2024-01-01", periods=rows).strftime("%Y-%m-%d"),
+            "note": [f"called on day {i}" for i in range(rows)],
+            "x": np.linspace(0, 1, rows),
+        }
+    )
+    assert [c.kind for c in infer_schema(table).columns] == ["datetime", "categorical", "real"]
