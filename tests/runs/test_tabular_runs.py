@@ -273,3 +273,40 @@ def test_the_default_training_settings_are_the_commands():
     assert config.num_particles == DEFAULT_PARTICLES[args.objective]
     assert tuple(args.hidden) == TabularVAEConfig.hidden
     assert default_train_config(epochs=3).epochs == 3
+
+
+def _decimals_at_most(values, decimals):
+    values = np.asarray(values, dtype=float)
+    return bool((np.abs(np.round(values, decimals) - values) < 1e-9).all())
+
+
+def test_sampled_and_imputed_numbers_keep_the_training_range_and_decimals(csv_run):
+    """Issue 16: values beyond any seen, and more decimals than the column has."""
+    run, path, table = csv_run
+    loaded = load_run(run.path)
+    synthetic = sample_rows(loaded, 500)
+    completed = impute_rows(loaded, pd.read_csv(path))
+    for frame in (synthetic, completed):
+        for name, decimals in (("height", 1), ("weight", 2)):
+            values = frame[name].dropna()
+            assert values.between(table[name].min(), table[name].max()).all()
+            assert _decimals_at_most(values, decimals)
+        assert frame["children"].between(table["children"].min(), table["children"].max()).all()
+
+
+def test_a_run_saved_before_ranges_and_decimals_loads_and_samples_as_it_did(csv_run, tmp_path):
+    """A config.json written before issue 16 has no lower, upper, decimals or format: it loads, and
+    its numbers are drawn unrounded and unbounded, as then."""
+    import shutil
+
+    run, _, _ = csv_run
+    old = tmp_path / "old-run"
+    shutil.copytree(run.path, old)
+    config = json.loads((old / "config.json").read_text())
+    for column in config["model_config"]["schema"]["columns"]:
+        for key in ("lower", "upper", "decimals", "format"):
+            column.pop(key)
+    (old / "config.json").write_text(json.dumps(config))
+    synthetic = sample_rows(load_run(old), 500)
+    assert not _decimals_at_most(synthetic["weight"], 2)
+    assert synthetic["children"].dtype.kind == "i"

@@ -130,7 +130,8 @@ def _looks_like_identifiers(column: pd.Series) -> bool:
     if len(values) < _IDENTIFIER_MINIMUM_VALUES:
         return False
     if np.isnan(values).any():
-        return _looks_like_text_identifiers(column[present])
+        # Numbers but for a few text cells are a typo, which inference names, not identifiers.
+        return bool(np.isnan(values).mean() > 0.1) and _looks_like_text_identifiers(column[present])
     if not np.isfinite(values).all() or (values != np.round(values)).any():
         return False
     distinct = len(np.unique(values))
