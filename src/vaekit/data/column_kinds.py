@@ -51,8 +51,9 @@ _DATE_LEVELS_WARNED = 20
 
 
 def _warn_of_dates(name: str, column: pd.Series) -> None:
-    """Warn of a column of ISO dates with many distinct values: vaekit has no date kind yet, and as a
-    categorical each date is a level of its own, unrelated to the next day."""
+    """Warn of a column of mostly ISO dates, with many distinct values, that is categorical because
+    some cells are not ISO dates (all-ISO columns are datetime): as a categorical each date is a
+    level unrelated to the next day."""
     text = column.astype("string").str.strip()
     text = text[text.notna() & (text != "")]
     if text.empty or not text.str.match(_ISO_DATE).mean() >= _NUMERIC_SHARE_FOR_TYPO:
