@@ -368,3 +368,32 @@ def test_dates_and_free_text_are_no_identifiers():
         }
     )
     assert [c.kind for c in infer_schema(table).columns] == ["datetime", "categorical", "real"]
+
+
+def test_a_schema_file_declares_ranges_decimals_and_ordered_levels(tmp_path):
+    path = tmp_path / "schema.yaml"
+    path.write_text(
+        "grade: {kind: ordinal, levels: [low, mid, high]}\n"
+        "score: {kind: real, min: 0, max: 100, decimals: 1}\n"
+    )
+    overrides = read_schema_file(path)
+    assert overrides == {
+        "grade": {"kind": "ordinal", "levels": ["low", "mid", "high"]},
+        "score": {"kind": "real", "min": 0.0, "max": 100.0, "decimals": 1},
+    }
+    table = _table(grade=["mid", "low", "high"], score=["12.5", "99", "3"])
+    schema = fit_schema(infer_schema(table, overrides), table)
+    assert schema["grade"].levels == ("low", "mid", "high")
+    assert (schema["score"].lower, schema["score"].upper, schema["score"].decimals) == (0.0, 100.0, 1)
+    for text, message in (
+        ("a: {kind: real, min: x}\n", "the min and max of column 'a' must be finite numbers"),
+        ("a: {kind: real, decimals: 1.5}\n", "the decimals of column 'a' must be a whole number"),
+        ("a: {kind: ordinal, levels: [x, x]}\n", "column 'a' declares a level twice"),
+    ):
+        path.write_text(text)
+        with pytest.raises(DataError, match=message):
+            read_schema_file(path)
+    with pytest.raises(DataError, match="the declared min 5 is above the max 1"):
+        infer_schema(_table(a=["1"]), {"a": {"kind": "real", "min": 5.0, "max": 1.0}})
+    with pytest.raises(DataError, match="levels are declared, but a real column has none"):
+        infer_schema(_table(a=["1"]), {"a": {"kind": "real", "levels": ["1"]}})
