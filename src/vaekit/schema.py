@@ -212,6 +212,9 @@ class IdentifierSpec:
         Whether the identifiers are whole numbers (written back as numbers).
     length:
         The most common length of the identifiers, in characters.
+    alphabet:
+        The characters of identifiers with no number in them (``0123456789abcdef`` for hex ids),
+        which fresh ones are drawn from; empty: letters and digits.
     """
 
     name: str
@@ -222,6 +225,7 @@ class IdentifierSpec:
     start: int = 1
     numeric: bool = False
     length: int = 8
+    alphabet: str = ""
 
 
 @dataclass(frozen=True)

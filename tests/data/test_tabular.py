@@ -352,6 +352,14 @@ def test_text_ids_and_row_numbers_are_left_out_and_synthetic_rows_get_fresh_ones
     assert decoded["row"].tolist() == [41, 42, 43] and decoded["row"].dtype.kind == "i"
     assert decoded["customer"].tolist() == ["C-00040", "C-00041", "C-00042"]
     assert not set(decoded["customer"]) & set(table["customer"])
+    # Ids with no number in them: fresh ones of their length, from their own characters.
+    hexes = pd.DataFrame(
+        {"key": [f"{i * 7919:06x}"[::-1] + "ab" for i in range(rows)], "spend": table["spend"]}
+    )
+    with pytest.warns(VaekitWarning, match="'key'"):
+        hex_schema = fit_schema(infer_schema(hexes), hexes)
+    fresh = decode_table(hex_schema, encode_table(hex_schema, hexes).values)["key"]
+    assert fresh.str.fullmatch("[0-9a-f]{8}").all()
     # Declared in a schema file: an identifier; declared another kind: modelled.
     with pytest.warns(VaekitWarning, match="'customer', 'spend'"):
         declared = infer_schema(table, {"spend": {"kind": "identifier"}, "row": {"kind": "real"}})

@@ -11,21 +11,29 @@ positive     numbers > 0                             gamma, lognormal
 count        whole numbers >= 0                      poisson, negative_binomial
 binary       two levels (0/1, true/false, yes/no...) bernoulli
 categorical  a fixed set of levels seen in training  categorical
+ordinal      ordered levels (few-valued numbers)     ordinal
+nonnegative  numbers >= 0 with a spike at 0          zero_lognormal
+datetime     ISO 8601 dates and date-times           datetime_normal
 ============ ======================================= ============================
 
 Inference from a table, column by column (empty cells and NaN are missing values):
 
-* all values numbers: only 0 and 1 -> binary; whole numbers of 10 or more digits, almost all
-  distinct -> identifiers or time stamps, left out of the model with a warning; all whole, >= 0
-  and at most 1e15 -> count; all > 0 -> positive; otherwise real (at most 1e15 in magnitude);
-* true/false values -> binary;
+* identifiers (:func:`identifier_columns`: text almost all distinct, row numbers, whole numbers of 10
+  or more digits almost all distinct) are left out of the model with a warning, and get fresh
+  identifiers of their form in synthetic rows;
+* all values numbers: only 0 and 1 -> binary; at most 15 distinct values, each seen at least 5 times
+  -> ordinal; >= 0 with at least a fifth exactly 0 and more than 15 distinct positive values ->
+  nonnegative; all whole, >= 0 and at most 1e15 -> count; all > 0 -> positive; otherwise real (at
+  most 1e15 in magnitude); the thresholds are in :mod:`~vaekit.data.column_kinds`;
+* true/false values -> binary; ISO 8601 dates or date-times -> datetime;
 * text -> categorical, except that a column whose values are numbers but for a few
   (at least 90%) is an error naming the first text cell, since that is almost always a typo;
 * a column with no value at all is an error.
 
 Fitting a schema to training data also records what the model needs to work in well-scaled
 units (the centre and spread of each numeric column, on the log scale for positive and count
-columns) and the levels of binary and categorical columns.
+columns), the levels of binary, categorical and ordinal columns, and the range and decimals of each
+numeric column, which decoding keeps synthetic and imputed values to.
 
 Each kind is a registered :class:`ColumnKind` (see :func:`register_kind`): its inference rule,
 its checks, how its cells become numbers and how they are decoded back; the functions of this
@@ -172,7 +180,9 @@ def identifier_spec(name: str, position: int, column: pd.Series) -> IdentifierSp
     parts = text.str.extract(_IDENTIFIER_FORM)
     formed = parts[1].notna()
     if len(text) == 0 or formed.mean() < _IDENTIFIER_DISTINCT_SHARE:
-        return IdentifierSpec(name, position, length=length)
+        characters = sorted(set("".join(text.head(10_000))))
+        alphabet = "".join(characters) if len(characters) <= _IDENTIFIER_MAX_CHARS else ""
+        return IdentifierSpec(name, position, length=length, alphabet=alphabet)
     digits = parts[1][formed]
     padded = (digits.str.startswith("0") & (digits.str.len() > 1)).any()
     return IdentifierSpec(
@@ -189,13 +199,14 @@ def identifier_spec(name: str, position: int, column: pd.Series) -> IdentifierSp
 
 def fresh_identifiers(spec: IdentifierSpec, rows: int, seed: int = 0) -> np.ndarray:
     """``rows`` identifiers of the column's form that training never saw: numbers counted on from
-    one past the largest seen, or random letters and digits of the column's length."""
+    one past the largest seen, or random characters of the column's own (its hex digits, say), of its
+    length."""
     if spec.width:
         numbers = range(spec.start, spec.start + rows)
         if spec.numeric and spec.start + rows < 2**63:
             return np.array(list(numbers), dtype=np.int64)
         return np.array([f"{spec.prefix}{n:0{spec.width}d}{spec.suffix}" for n in numbers], dtype=object)
-    alphabet = np.array(list("abcdefghijklmnopqrstuvwxyz0123456789"))
+    alphabet = np.array(list(spec.alphabet or "abcdefghijklmnopqrstuvwxyz0123456789"))
     drawn = np.random.default_rng(seed).choice(alphabet, size=(rows, max(spec.length, 1)))
     return np.array(["".join(row) for row in drawn], dtype=object)
 
