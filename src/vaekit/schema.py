@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, overload
 
 from vaekit.errors import DataError
@@ -151,6 +152,16 @@ class ColumnSpec:
     center, spread:
         Numeric columns: mean and standard deviation of the values (real), of their logarithm
         (positive) or of ``log(1 + value)`` (count), used to scale the network's inputs and outputs.
+    lower, upper:
+        Numeric columns: the range synthetic and imputed values are kept in (the training range, or
+        one declared in a schema file as ``min`` and ``max``); ``None``: unbounded (a run saved
+        before vaekit recorded ranges).
+    decimals:
+        Numeric columns: the decimals values are rounded to when written back (those of the
+        training values, at most 6, or declared); ``None``: not rounded.
+    format:
+        A kind's own description of how its values are written (a datetime column's
+        ``strftime`` format); empty for the others.
     """
 
     name: str
@@ -159,6 +170,10 @@ class ColumnSpec:
     levels: tuple[str, ...] = ()
     center: float = 0.0
     spread: float = 1.0
+    lower: float | None = None
+    upper: float | None = None
+    decimals: int | None = None
+    format: str = ""
 
     def __post_init__(self) -> None:
         families = families_of(self.kind)
@@ -177,10 +192,48 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class IdentifierSpec:
+    """A column of identifiers (a customer id): no part of the model, but given fresh values of the
+    same form in synthetic rows.
+
+    Attributes
+    ----------
+    name:
+        Column name in the table.
+    position:
+        Its place among the table's columns, where synthetic rows put it back.
+    prefix, suffix, width:
+        The form of the identifiers: ``prefix`` + a number of at least ``width`` digits (zero-padded)
+        + ``suffix`` (``C-00042``); ``width`` 0 when they have no such form, and fresh ones are
+        random letters and digits of ``length`` characters.
+    start:
+        The first fresh number: one past the largest seen, so that no fresh identifier is a seen one.
+    numeric:
+        Whether the identifiers are whole numbers (written back as numbers).
+    length:
+        The most common length of the identifiers, in characters.
+    alphabet:
+        The characters of identifiers with no number in them (``0123456789abcdef`` for hex ids),
+        which fresh ones are drawn from; empty: letters and digits.
+    """
+
+    name: str
+    position: int = 0
+    prefix: str = ""
+    suffix: str = ""
+    width: int = 0
+    start: int = 1
+    numeric: bool = False
+    length: int = 8
+    alphabet: str = ""
+
+
+@dataclass(frozen=True)
 class Schema:
-    """The columns of a table, in order."""
+    """The columns of a table, in order, and the identifier columns the model leaves out."""
 
     columns: tuple[ColumnSpec, ...] = field(default_factory=tuple)
+    identifiers: tuple[IdentifierSpec, ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -202,15 +255,21 @@ class Schema:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (stored in run folders)."""
-        return {"columns": [asdict(c) for c in self.columns]}
+        stored: dict[str, Any] = {"columns": [asdict(c) for c in self.columns]}
+        if self.identifiers:
+            stored["identifiers"] = [asdict(i) for i in self.identifiers]
+        return stored
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schema:
-        return cls(tuple(ColumnSpec(**column) for column in data["columns"]))
+        return cls(
+            tuple(ColumnSpec(**column) for column in data["columns"]),
+            tuple(IdentifierSpec(**identifier) for identifier in data.get("identifiers", ())),
+        )
 
     def describe(self) -> str:
         """A table of the columns for the user to check."""
-        width = max(len(c.name) for c in self.columns)
+        width = max(len(c.name) for c in (*self.columns, *self.identifiers))
         lines = [f"{'column':<{width}}  kind         family             details"]
         for c in self.columns:
             if c.levels:
@@ -218,9 +277,37 @@ class Schema:
                 shown += ", ..." if len(c.levels) > 6 else ""
                 details = f"{len(c.levels)} levels: {shown}"
             else:
-                details = ""
+                details = _range_text(c)
             lines.append(f"{c.name:<{width}}  {c.kind:<11}  {c.family:<17}  {details}".rstrip())
+        for i in self.identifiers:
+            form = f"{i.prefix}{'0' * max(i.width, 1)}{i.suffix}" if i.width else f"{i.length} characters"
+            lines.append(
+                f"{i.name:<{width}}  {'identifier':<11}  {'(not modelled)':<17}  fresh ids like {form}"
+            )
         return "\n".join(lines)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _range_text(column: ColumnSpec) -> str:
+    """The recorded range, decimals and format of a numeric column, for :meth:`Schema.describe`."""
+    parts = []
+    if column.format and column.lower is not None and column.upper is not None:
+        # A datetime column: its range is kept in days since 1970-01-01 UTC, shown in its format.
+        low, high = (
+            (_EPOCH + timedelta(days=days)).strftime(column.format) for days in (column.lower, column.upper)
+        )
+        return f"range {low}..{high}, format {column.format}"
+    if column.lower is not None or column.upper is not None:
+        low = "" if column.lower is None else f"{column.lower:.6g}"
+        high = "" if column.upper is None else f"{column.upper:.6g}"
+        parts.append(f"range {low}..{high}")
+    if column.decimals is not None:
+        parts.append(f"{column.decimals} decimal{'' if column.decimals == 1 else 's'}")
+    if column.format:
+        parts.append(f"format {column.format}")
+    return ", ".join(parts)
 
 
 def _short(text: str, limit: int = 24) -> str:

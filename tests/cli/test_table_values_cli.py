@@ -72,7 +72,9 @@ def test_huge_values_end_in_a_message_naming_the_column(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "column 'big' holds a value beyond 1e15 in magnitude" in err[0]
-    pd.DataFrame({"c": rng.choice([1.0, 2.0, 3.0], 40) * 1e30, "x": rng.normal(size=40)}).to_csv(
+    # Values not all seen 5 times (else levels: an ordinal column, since issue 16), nor almost all
+    # distinct (else identifiers).
+    pd.DataFrame({"c": rng.integers(1, 10, 40) * 1e30, "x": rng.normal(size=40)}).to_csv(
         tmp_path / "c.csv", index=False
     )
     assert (
@@ -125,7 +127,10 @@ def test_identifier_columns_are_left_out_of_the_model_and_kept_by_impute(tmp_pat
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["test_log_likelihood"] > -100
     assert main(["sample", str(tmp_path / "r"), "--n", "5", "--out", str(tmp_path / "s.csv")]) == 0
-    assert list(pd.read_csv(tmp_path / "s.csv").columns) == ["x"]
+    # Since issue 16, synthetic rows get fresh ids of the column's form, none of them a training id.
+    synthetic = pd.read_csv(tmp_path / "s.csv")
+    assert list(synthetic.columns) == ["id", "x"]
+    assert synthetic["id"].dtype.kind == "i" and not set(synthetic["id"]) & set(table["id"])
     (tmp_path / "holes.csv").write_text("id,x\n1234567890,\n")
     assert (
         main(

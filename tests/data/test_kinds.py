@@ -22,7 +22,7 @@ from vaekit.data.tabular import (
     registered_kinds,
     unregister_kind,
 )
-from vaekit.errors import DataError
+from vaekit.errors import DataError, VaekitWarning
 from vaekit.heads import DistributionHead
 from vaekit.inference import TrainConfig, fit
 from vaekit.models import TabularVAE, TabularVAEConfig
@@ -36,6 +36,11 @@ EXAMPLES = {
     "count": [0, 3, None, 12, 1],
     "binary": ["yes", "no", None, "no", "yes"],
     "categorical": ["red", "green", None, "blue", "red"],
+    # Few values, each seen 5 times or more: levels.
+    "ordinal": [6, 12, None] + [6, 12, 24] * 10,
+    # Numbers >= 0, at least 20% of them exactly 0, and the positive ones more than a few values.
+    "nonnegative": [0.0, 0.0, None] + [0.0] * 20 + [0.25 * k for k in range(1, 21)],
+    "datetime": ["2024-01-05", "2024-03-10", None, "2023-12-31", "2024-02-29"],
 }
 
 
@@ -51,7 +56,7 @@ def test_inference_fitting_encoding_and_decoding_round_trip(name):
     spec = schema.columns[0]
     assert spec.kind == name and spec.family == FAMILIES[name][0]
     encoded = encode_table(schema, table)
-    assert encoded.observed[:, 0].tolist() == [True, True, False, True, True]
+    assert encoded.observed[:, 0].tolist() == [cell is not None for cell in EXAMPLES[name]]
     # The missing cell holds the family's safe fill.
     assert encoded.values[2, 0].item() == family_declaration(spec.family).safe_fill
     decoded = decode_table(schema, encoded.values, encoded.observed)["c"]
@@ -161,3 +166,176 @@ def test_a_kind_added_by_the_tests_is_checked_encoded_and_trained(proportions):
     assert np.isfinite([row["val_elbo"] for row in result.history]).all()
     sampled = decode_table(schema, model.sample(200, generator=torch.Generator().manual_seed(0)))
     assert ((sampled["share"] > 0) & (sampled["share"] < 1)).all()
+
+
+# --- real tables: levels, ranges and decimals, spikes at zero --------------------------------------------
+
+
+def _loan_terms(rows: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "term": rng.choice([6, 12, 24, 36, 48, 60], rows),
+            "amount": rng.gamma(4.0, 250.0, rows).round(2),
+            "debt": np.where(rng.random(rows) < 0.6, 0.0, rng.lognormal(7.0, 1.0, rows).round(2)),
+        }
+    )
+
+
+def test_few_valued_numbers_are_ordinal_and_decode_only_to_their_own_values():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    spec = schema["term"]
+    assert (spec.kind, spec.family) == ("ordinal", "ordinal")
+    assert spec.levels == ("6", "12", "24", "36", "48", "60")  # in numeric order, not text order
+    # Whatever code a model draws, the value is one of the seen ones, as an integer.
+    decoded = decode_table(schema.__class__((spec,)), np.arange(-2, 9, dtype=float)[:, None])["term"]
+    assert decoded.dtype.kind == "i" and set(decoded) <= {6, 12, 24, 36, 48, 60}
+
+
+def test_few_values_without_enough_repeats_stay_a_count_and_ordinal_can_be_overridden():
+    few_rows = pd.DataFrame({"c": [0, 2, 5, 1, 2, 0, 3, 1]})  # 5 values, each under 5 times
+    assert infer_schema(few_rows).columns[0].kind == "count"
+    # A count whose largest values are rare is a count, even with few distinct values.
+    tail = pd.DataFrame({"c": [0] * 40 + [1] * 30 + [2] * 20 + [3] * 8 + [4] * 2})
+    assert infer_schema(tail).columns[0].kind == "count"
+    table = _loan_terms()
+    assert infer_schema(table, {"term": {"kind": "count"}})["term"].kind == "count"
+
+
+def test_declared_ordinal_levels_keep_their_order_and_name_a_cell_outside_them():
+    table = pd.DataFrame({"size": ["low", "high", "mid", None, "low"]})
+    declared = {"size": {"kind": "ordinal", "levels": ["low", "mid", "high"]}}
+    schema = fit_schema(infer_schema(table, declared), table)
+    assert schema["size"].levels == ("low", "mid", "high")
+    assert encode_table(schema, table).values[:3, 0].tolist() == [0.0, 2.0, 1.0]
+    with pytest.raises(DataError, match="level 'huge' of column 'size' at row 2 was never seen"):
+        fit_schema(infer_schema(table, declared), pd.DataFrame({"size": ["low", "huge"]}))
+
+
+def test_fitting_records_range_and_decimals_and_decoding_keeps_to_them():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    amount = schema["amount"]
+    assert (amount.lower, amount.upper) == (table["amount"].min(), table["amount"].max())
+    assert amount.decimals == 2
+    drawn = np.array([[-50.0], [523.456789], [1e9]])
+    decoded = decode_table(schema.__class__((amount,)), drawn)["amount"].to_numpy()
+    assert decoded.tolist() == [amount.lower, 523.46, amount.upper]
+    assert "range" in schema.describe() and "2 decimals" in schema.describe()
+
+
+def test_whole_numbers_stay_whole_and_a_declared_range_wins():
+    table = pd.DataFrame({"delta": [-3, 4, -1, 7, 2, 0, 5, -6, 1, 9, 11, -2, 3, 8, 4, 13]})
+    schema = fit_schema(infer_schema(table, {"delta": {"kind": "real", "min": -5, "max": 10}}), table)
+    spec = schema["delta"]
+    assert (spec.lower, spec.upper, spec.decimals) == (-5.0, 10.0, 0)
+    decoded = decode_table(schema, np.array([[-7.2], [2.6], [30.0]]))["delta"]
+    assert decoded.dtype.kind == "i" and decoded.tolist() == [-5, 3, 10]
+
+
+def test_a_spec_saved_without_range_or_decimals_decodes_as_before():
+    old = fit_schema(infer_schema(_loan_terms()), _loan_terms()).to_dict()
+    for column in old["columns"]:
+        for key in ("lower", "upper", "decimals", "format"):
+            column.pop(key)
+    from vaekit.schema import Schema
+
+    amount = Schema.from_dict(old)["amount"]
+    assert (amount.lower, amount.upper, amount.decimals) == (None, None, None)
+    drawn = np.array([[-50.0], [123.456789]])
+    assert decode_table(Schema((amount,)), drawn)["amount"].tolist() == [-50.0, 123.456789]
+
+
+def test_a_column_mostly_exactly_zero_is_nonnegative_with_a_spike_and_slab():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    debt = schema["debt"]
+    assert (debt.kind, debt.family) == ("nonnegative", "zero_lognormal")
+    # Centre and spread of the logarithm of the positive values, which the slab models.
+    positive = table["debt"][table["debt"] > 0]
+    assert debt.center == pytest.approx(np.log(positive).mean())
+    assert infer_schema(table, {"debt": {"kind": "real"}})["debt"].kind == "real"
+    with pytest.raises(DataError, match="negative value .* at row 2"):
+        encode_table(schema, table.assign(debt=[0.0, -1.0] + [0.0] * (len(table) - 2)))
+
+
+def test_a_short_fit_reproduces_the_share_of_zeros_and_keeps_samples_in_range():
+    table = _loan_terms(600)
+    schema = fit_schema(infer_schema(table), table)
+    encoded = encode_table(schema, table)
+    torch.manual_seed(0)
+    model = TabularVAE(TabularVAEConfig(schema.to_dict(), z_dim=2, hidden=(32,)))
+    fit(
+        model,
+        (encoded.values[:500], encoded.observed[:500]),
+        (encoded.values[500:], encoded.observed[500:]),
+        TrainConfig(epochs=15, batch_size=64, progress_bar=False),
+    )
+    sampled = decode_table(schema, model.sample(2000, generator=torch.Generator().manual_seed(0)))
+    share = (table["debt"] == 0).mean()
+    assert abs((sampled["debt"] == 0).mean() - share) < 0.1
+    for name in ("amount", "debt"):
+        assert sampled[name].between(table[name].min(), table[name].max()).all()
+        assert (sampled[name] == sampled[name].round(2)).all()
+    assert set(sampled["term"]) <= set(table["term"])
+
+
+def test_a_number_an_ordinal_column_never_saw_is_read_as_the_nearest_level_with_a_warning():
+    table = _loan_terms()
+    schema = fit_schema(infer_schema(table), table)
+    rows = table.head(3).assign(term=[7, 1000, 24])
+    with pytest.warns(
+        VaekitWarning, match="column 'term' holds 2 value\\(s\\) training never saw, first '7' at row 1"
+    ):
+        encoded = encode_table(schema, rows)
+    assert [schema["term"].levels[int(code)] for code in encoded.values[:, 0]] == ["6", "60", "24"]
+
+
+def test_dates_and_times_round_trip_in_their_own_format_and_stay_in_range():
+    table = pd.DataFrame(
+        {
+            "day": ["2024-01-05", "2024-03-10", "2023-12-31", "2024-02-29"],
+            "stamp": [
+                "2024-01-05T10:11:12",
+                "2024-01-05T23:59:59",
+                "2024-01-10T00:00:00",
+                "2024-02-01T01:02:03",
+            ],
+        }
+    )
+    schema = fit_schema(infer_schema(table), table)
+    assert [(c.kind, c.family, c.format) for c in schema.columns] == [
+        ("datetime", "datetime_normal", "%Y-%m-%d"),
+        ("datetime", "datetime_normal", "%Y-%m-%dT%H:%M:%S"),
+    ]
+    encoded = encode_table(schema, table)
+    pd.testing.assert_frame_equal(decode_table(schema, encoded.values), table)
+    # Any drawn number is a date of the column's range, written as a date alone (or to the second).
+    drawn = decode_table(schema, np.array([[-500.0, 0.123456], [3.4, 1e6]]))
+    assert drawn["day"].tolist() == ["2023-12-31", "2024-01-03"]
+    assert drawn["stamp"].tolist() == ["2024-01-05T13:08:59", "2024-02-01T01:02:03"]
+    assert "range 2023-12-31..2024-03-10, format %Y-%m-%d" in schema.describe()
+
+
+def test_mixed_date_formats_are_read_with_a_warning_naming_the_column():
+    table = pd.DataFrame({"when": ["2024-01-05", "2024-01-06 10:00", "2024-01-07", "2024-01-08"]})
+    with pytest.warns(
+        VaekitWarning, match="datetime column 'when' mixes 2 formats .* written back as %Y-%m-%d;"
+    ):
+        schema = fit_schema(infer_schema(table), table)
+    assert decode_table(schema, encode_table(schema, table).values)["when"].tolist()[:2] == [
+        "2024-01-05",
+        "2024-01-06",
+    ]
+
+
+def test_a_cell_that_is_no_iso_date_in_a_datetime_column_is_named():
+    schema = fit_schema(
+        infer_schema(pd.DataFrame({"d": ["2024-01-05", "2024-01-06"]})),
+        pd.DataFrame({"d": ["2024-01-05", "2024-01-06"]}),
+    )
+    with pytest.raises(
+        DataError, match="column 'd' holds '05/01/2024' at row 2, which is not an ISO 8601 date"
+    ):
+        encode_table(schema, pd.DataFrame({"d": ["2024-01-07", "05/01/2024"]}))

@@ -64,7 +64,7 @@ def test_overrides_set_kind_and_family():
         ({"a": ["1", "inf", "3"]}, None, "column 'a' holds an infinite value at row 2"),
         ({"a": ["1", "2", "3"]}, {"b": {"kind": "real"}}, "names columns the table lacks: b"),
         ({"a": ["1", "2", "3"]}, {"a": {"kind": "positive", "family": "poisson"}}, "does not fit kind"),
-        ({"a": ["1", "2", "3"]}, {"a": {"kind": "ordinal"}}, "unknown kind"),
+        ({"a": ["1", "2", "3"]}, {"a": {"kind": "interval"}}, "unknown kind"),
     ],
 )
 def test_bad_tables_name_the_column(columns, overrides, message):
@@ -307,14 +307,101 @@ def test_a_file_separated_by_semicolons_or_tabs_is_refused_with_the_hint(tmp_pat
 
 
 def test_a_categorical_column_of_dates_is_warned_about():
-    """Issue 14 item 16: ISO dates were read as a categorical of hundreds of levels, silently."""
+    """Issue 14 item 16: ISO dates were read as a categorical of hundreds of levels, silently. Issue 16:
+    ISO dates are a datetime column; dates with a few cells of another shape are still warned of."""
     from vaekit.errors import VaekitWarning
 
     days = pd.date_range("2024-01-01", periods=30).strftime("%Y-%m-%d").tolist()
-    with pytest.warns(VaekitWarning, match="column 'day' holds dates, read as a categorical of 30 levels"):
-        assert infer_schema(_table(day=days))["day"].kind == "categorical"
+    assert infer_schema(_table(day=days))["day"].kind == "datetime"
+    odd = [*days, "31/01/2024"]
+    with pytest.warns(
+        VaekitWarning,
+        match="column 'day' holds dates, but not only ISO dates \\(first '31/01/2024' at row 31\\), "
+        "so it is read as a categorical of 31 levels",
+    ):
+        assert infer_schema(_table(day=odd))["day"].kind == "categorical"
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         infer_schema(_table(day=days[:5] * 6))  # a few dates are fine levels
+
+
+def test_text_ids_and_row_numbers_are_left_out_and_synthetic_rows_get_fresh_ones_of_their_form():
+    """Issue 16: a customer id was a categorical of thousands of levels, each seen once."""
+    from vaekit.errors import VaekitWarning
+
+    rows = 40
+    table = pd.DataFrame(
+        {
+            "row": np.arange(1, rows + 1),
+            "customer": [f"C-{i:05d}" for i in range(rows)],
+            "spend": np.linspace(1.0, 9.0, rows).round(2),
+        }
+    )
+    table.loc[5, "customer"] = "C-00001"  # a repeat: accepted, and said
+    with pytest.warns(
+        VaekitWarning, match=r"'row', 'customer'.*fresh identifiers.*'customer' \(1 repeated\)"
+    ):
+        schema = fit_schema(infer_schema(table), table)
+    assert schema.names == ["spend"]
+    assert "customer  identifier   (not modelled)     fresh ids like C-00000" in schema.describe()
+    stored = Schema.from_dict(schema.to_dict())  # a saved run keeps the identifiers' form
+    decoded = decode_table(stored, encode_table(stored, table).values[:3])
+    assert list(decoded.columns) == ["row", "customer", "spend"]
+    assert decoded["row"].tolist() == [41, 42, 43] and decoded["row"].dtype.kind == "i"
+    assert decoded["customer"].tolist() == ["C-00040", "C-00041", "C-00042"]
+    assert not set(decoded["customer"]) & set(table["customer"])
+    # Ids with no number in them: fresh ones of their length, from their own characters.
+    hexes = pd.DataFrame(
+        {"key": [f"{i * 7919:06x}"[::-1] + "ab" for i in range(rows)], "spend": table["spend"]}
+    )
+    with pytest.warns(VaekitWarning, match="'key'"):
+        hex_schema = fit_schema(infer_schema(hexes), hexes)
+    fresh = decode_table(hex_schema, encode_table(hex_schema, hexes).values)["key"]
+    assert fresh.str.fullmatch("[0-9a-f]{8}").all()
+    # Declared in a schema file: an identifier; declared another kind: modelled.
+    with pytest.warns(VaekitWarning, match="'customer', 'spend'"):
+        declared = infer_schema(table, {"spend": {"kind": "identifier"}, "row": {"kind": "real"}})
+    assert declared.names == ["row"]
+
+
+def test_dates_and_free_text_are_no_identifiers():
+    rows = 30
+    table = pd.DataFrame(
+        {
+            "day": pd.date_range("2024-01-01", periods=rows).strftime("%Y-%m-%d"),
+            "note": [f"called on day {i}" for i in range(rows)],
+            "x": np.linspace(0, 1, rows),
+        }
+    )
+    assert [c.kind for c in infer_schema(table).columns] == ["datetime", "categorical", "real"]
+
+
+def test_a_schema_file_declares_ranges_decimals_and_ordered_levels(tmp_path):
+    path = tmp_path / "schema.yaml"
+    path.write_text(
+        "grade: {kind: ordinal, levels: [low, mid, high]}\n"
+        "score: {kind: real, min: 0, max: 100, decimals: 1}\n"
+    )
+    overrides = read_schema_file(path)
+    assert overrides == {
+        "grade": {"kind": "ordinal", "levels": ["low", "mid", "high"]},
+        "score": {"kind": "real", "min": 0.0, "max": 100.0, "decimals": 1},
+    }
+    table = _table(grade=["mid", "low", "high"], score=["12.5", "99", "3"])
+    schema = fit_schema(infer_schema(table, overrides), table)
+    assert schema["grade"].levels == ("low", "mid", "high")
+    assert (schema["score"].lower, schema["score"].upper, schema["score"].decimals) == (0.0, 100.0, 1)
+    for text, message in (
+        ("a: {kind: real, min: x}\n", "the min and max of column 'a' must be finite numbers"),
+        ("a: {kind: real, decimals: 1.5}\n", "the decimals of column 'a' must be a whole number"),
+        ("a: {kind: ordinal, levels: [x, x]}\n", "column 'a' declares a level twice"),
+    ):
+        path.write_text(text)
+        with pytest.raises(DataError, match=message):
+            read_schema_file(path)
+    with pytest.raises(DataError, match="the declared min 5 is above the max 1"):
+        infer_schema(_table(a=["1"]), {"a": {"kind": "real", "min": 5.0, "max": 1.0}})
+    with pytest.raises(DataError, match="levels are declared, but a real column has none"):
+        infer_schema(_table(a=["1"]), {"a": {"kind": "real", "levels": ["1"]}})

@@ -542,8 +542,14 @@ def check_overrides(overrides: Any) -> None:
     assert isinstance(overrides, dict) and overrides
     for name, entry in overrides.items():
         assert isinstance(name, str) and isinstance(entry, dict)
-        assert "kind" in entry and set(entry) <= {"kind", "family"}
-        assert all(isinstance(value, str) for value in entry.values())
+        assert "kind" in entry and set(entry) <= {"kind", "family", "min", "max", "decimals", "levels"}
+        assert isinstance(entry["kind"], str) and isinstance(entry.get("family", ""), str)
+        # Declared ranges are finite numbers, decimals whole, levels text (issue 16).
+        assert all(
+            isinstance(entry[key], float) and math.isfinite(entry[key]) for key in {"min", "max"} & set(entry)
+        )
+        assert isinstance(entry.get("decimals", 0), int)
+        assert all(isinstance(level, str) for level in entry.get("levels", []))
         # What infer_schema makes of an entry: a column spec or a clear refusal.
         attempt(ColumnSpec, name, entry["kind"], entry.get("family", ""))
 

@@ -82,7 +82,8 @@ def _heavy_tailed_table(rows: int = 200) -> pd.DataFrame:
     )
 
 
-_OVERRIDES = {"returns": {"kind": "real", "family": "student_t"}}
+# visits, a few-valued count, would be inferred ordinal: declared a count, for a Poisson site beside.
+_OVERRIDES = {"returns": {"kind": "real", "family": "student_t"}, "visits": {"kind": "count"}}
 
 
 def test_the_fixture_registers_the_family_for_real_columns_and_removes_it(student_t):

@@ -273,3 +273,85 @@ def test_the_default_training_settings_are_the_commands():
         assert getattr(config, key) == getattr(command, key)
     assert tuple(args.hidden) == TabularVAEConfig.hidden
     assert default_train_config(epochs=3).epochs == 3
+
+
+def _decimals_at_most(values, decimals):
+    values = np.asarray(values, dtype=float)
+    return bool((np.abs(np.round(values, decimals) - values) < 1e-9).all())
+
+
+def test_sampled_and_imputed_numbers_keep_the_training_range_and_decimals(csv_run):
+    """Issue 16: values beyond any seen, and more decimals than the column has."""
+    run, path, table = csv_run
+    loaded = load_run(run.path)
+    synthetic = sample_rows(loaded, 500)
+    completed = impute_rows(loaded, pd.read_csv(path))
+    for frame in (synthetic, completed):
+        for name, decimals in (("height", 1), ("weight", 2)):
+            values = frame[name].dropna()
+            assert values.between(table[name].min(), table[name].max()).all()
+            assert _decimals_at_most(values, decimals)
+        assert frame["children"].between(table["children"].min(), table["children"].max()).all()
+
+
+def test_a_run_saved_before_ranges_and_decimals_loads_and_samples_as_it_did(csv_run, tmp_path):
+    """A config.json written before issue 16 has no lower, upper, decimals or format: it loads, and
+    its numbers are drawn unrounded and unbounded, as then."""
+    import shutil
+
+    run, _, _ = csv_run
+    old = tmp_path / "old-run"
+    shutil.copytree(run.path, old)
+    config = json.loads((old / "config.json").read_text())
+    for column in config["model_config"]["schema"]["columns"]:
+        for key in ("lower", "upper", "decimals", "format"):
+            column.pop(key)
+    (old / "config.json").write_text(json.dumps(config))
+    synthetic = sample_rows(load_run(old), 500)
+    assert not _decimals_at_most(synthetic["weight"], 2)
+    assert synthetic["children"].dtype.kind == "i"
+
+
+def test_a_run_with_dates_ids_levels_and_zeros_trains_samples_imputes_and_draws_its_figures(tmp_path):
+    """Issue 16 end to end: each new kind through train, sample, impute and the run's figures."""
+    rng = np.random.default_rng(1)
+    rows = 150
+    table = pd.DataFrame(
+        {
+            "customer": [f"C-{i:05d}" for i in range(rows)],
+            "opened": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, rows), unit="D"),
+            "term": rng.choice([12, 24, 36], rows),
+            "debt": np.where(rng.random(rows) < 0.5, 0.0, rng.lognormal(6, 1, rows).round(2)),
+            "rate": rng.normal(5, 1, rows).round(1),
+        }
+    )
+    table["opened"] = table["opened"].dt.strftime("%Y-%m-%d")
+    table.loc[::9, "debt"] = np.nan
+    path = tmp_path / "loans.csv"
+    table.to_csv(path, index=False)
+    from vaekit.errors import VaekitWarning
+
+    with pytest.warns(VaekitWarning, match="left out of the model.*'customer'"):
+        run = train_tabular(
+            {"dataset": "csv", "csv": str(path), "split_seed": 0},
+            TrainConfig(epochs=2, batch_size=64, progress_bar=False),
+            tmp_path / "run",
+            z_dim=2,
+            hidden=(16,),
+            iw_samples=5,
+            progress=False,
+        )
+    assert (run.path / "figures" / "marginals.png").is_file()
+    loaded = load_run(run.path)
+    kinds = {c.name: c.kind for c in loaded.model.schema.columns}
+    assert kinds == {"opened": "datetime", "term": "ordinal", "debt": "nonnegative", "rate": "positive"}
+    synthetic = sample_rows(loaded, 200)
+    assert list(synthetic.columns) == list(table.columns)
+    assert synthetic["customer"].str.fullmatch(r"C-\d{5}").all()
+    assert not set(synthetic["customer"]) & set(table["customer"])
+    assert synthetic["opened"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert synthetic["opened"].between(table["opened"].min(), table["opened"].max()).all()
+    assert set(synthetic["term"]) <= {12, 24, 36}
+    assert (synthetic["debt"] >= 0).all() and (synthetic["debt"] == 0).any()
+    completed = impute_rows(loaded, pd.read_csv(path))
+    assert completed["debt"].notna().all() and completed["customer"].equals(table["customer"])

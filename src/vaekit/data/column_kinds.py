@@ -11,6 +11,7 @@ kinds and name none; a kind's likelihood families are registered on the model si
 
 from __future__ import annotations
 
+import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import pandas as pd
 
 from vaekit.data.cells import (
     _BINARY_PAIRS,
+    _format_number,
     _is_canonical_number,
     _level_sort_key,
     _level_text,
@@ -49,18 +51,22 @@ _DATE_LEVELS_WARNED = 20
 
 
 def _warn_of_dates(name: str, column: pd.Series) -> None:
-    """Warn of a column of ISO dates with many distinct values: vaekit has no date kind yet, and as a
-    categorical each date is a level of its own, unrelated to the next day."""
+    """Warn of a column of mostly ISO dates, with many distinct values, that is categorical because
+    some cells are not ISO dates (all-ISO columns are datetime): as a categorical each date is a
+    level unrelated to the next day."""
     text = column.astype("string").str.strip()
     text = text[text.notna() & (text != "")]
     if text.empty or not text.str.match(_ISO_DATE).mean() >= _NUMERIC_SHARE_FOR_TYPO:
         return
     levels = text.nunique()
     if levels >= _DATE_LEVELS_WARNED:
+        other = ~text.str.match(_ISO_DATE)
+        row = int(np.flatnonzero(other.reindex(column.index, fill_value=False).to_numpy())[0])
         warnings.warn(
-            f"column {name!r} holds dates, read as a categorical of {levels} levels (vaekit has no date "
-            "kind: each date is a level unrelated to the next day); drop it, or replace it by numbers "
-            "derived from it (days since a start, day of week)",
+            f"column {name!r} holds dates, but not only ISO dates (first {quote_cell(column.iloc[row])} at "
+            f"row {row + 1}), so it is read as a categorical of {levels} levels, each date a level "
+            "unrelated to the next day; write those cells as ISO dates (2024-03-01) for a datetime "
+            "column, or drop it",
             VaekitWarning,
             stacklevel=4,  # _warn_of_dates, check_inferred, infer_schema, its caller
         )
@@ -185,9 +191,37 @@ class ColumnKind(ABC):
         outside the kind's support."""
         return values
 
+    def as_numbers(self, spec: ColumnSpec, values: pd.Series) -> pd.Series:
+        """Decoded values of a kind without levels as numbers, for figures (a datetime column's
+        dates as days since 1970); the values themselves for the kinds that decode to numbers."""
+        return values
+
+
+#: Most decimals recorded for a numeric column: values with more are not rounded when written back
+#: (they are measurements or results of arithmetic, not amounts recorded to a precision).
+MAX_DECIMALS = 6
+
+
+def decimals_of(values: np.ndarray) -> int | None:
+    """The fewest decimals, at most :data:`MAX_DECIMALS`, that write every one of ``values`` exactly
+    (to 1e-9 of its magnitude); ``None`` when more are needed."""
+    distinct = np.unique(values[np.isfinite(values)])
+    tolerance = 1e-9 * np.maximum(1.0, np.abs(distinct))
+    for decimals in range(MAX_DECIMALS + 1):
+        if (np.abs(np.round(distinct, decimals) - distinct) <= tolerance).all():
+            return decimals
+    return None
+
 
 class NumberKind(ColumnKind):
-    """Numbers, standardised by the centre and spread of :meth:`model_scale` of the training values."""
+    """Numbers, standardised by the centre and spread of :meth:`model_scale` of the training values.
+
+    Fitting also records the range of the training values and their decimals (:func:`decimals_of`),
+    unless the spec declares them (a schema file's ``min``, ``max`` and ``decimals``): decoded values
+    are rounded to those decimals and kept inside that range, so that synthetic and imputed values
+    look like the column's own. A spec without them (a run saved before vaekit recorded them) is
+    decoded as it was then, unrounded and unbounded.
+    """
 
     has_levels = False
 
@@ -201,16 +235,31 @@ class NumberKind(ColumnKind):
         if not present.any():
             raise DataError(f"column {spec.name!r} is entirely empty; drop it or fill it")
         observed = self.model_scale(values[present])
-        center = float(observed.mean())
+        center = float(observed.mean()) if len(observed) else 0.0
         spread = float(observed.std()) if len(observed) > 1 else 0.0
+        present_values = values[present]
         # A constant column has no spread; 1 keeps the scaling an identity rather than a division by 0.
-        return replace(spec, center=center, spread=spread if spread > 1e-8 else 1.0)
+        return replace(
+            spec,
+            center=center,
+            spread=spread if spread > 1e-8 else 1.0,
+            lower=float(present_values.min()) if spec.lower is None else spec.lower,
+            upper=float(present_values.max()) if spec.upper is None else spec.upper,
+            decimals=decimals_of(present_values) if spec.decimals is None else spec.decimals,
+        )
 
     def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return _validated_numbers(spec, column, self.value_checks)
 
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        return values.astype(float)
+        decoded = values.astype(float)
+        if spec.decimals is not None:
+            decoded = np.round(decoded, spec.decimals)
+        if spec.lower is not None or spec.upper is not None:
+            decoded = np.clip(decoded, spec.lower, spec.upper)
+        if spec.decimals == 0 and np.isfinite(decoded).all() and np.abs(decoded).max(initial=0) < 2**53:
+            return decoded.astype(np.int64)  # whole numbers stay whole numbers
+        return decoded
 
 
 class RealKind(NumberKind):
@@ -274,7 +323,7 @@ class CountKind(NumberKind):
         return np.log1p(values[values >= 0])
 
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        return np.round(values).astype(np.int64)
+        return np.round(super().decode(spec, values)).astype(np.int64)
 
 
 class LevelKind(ColumnKind):
@@ -364,6 +413,230 @@ class CategoricalKind(LevelKind):
         _warn_of_dates(name, column)
 
 
+#: A numeric column with at most this many distinct values, every one of them seen at least
+#: :data:`ORDINAL_MIN_REPEATS` times, is inferred ordinal: its values are levels (a loan term of 6, 12,
+#: ... 60 months; a year of study; a rating), drawn only among those seen. 15 keeps Likert scales,
+#: months and term lengths as levels, while the measured quantities of real tables have far more values.
+ORDINAL_MAX_LEVELS = 15
+#: Fewest rows of each value of a few-valued numeric column for it to be taken for levels. A value
+#: seen less often is the tail of a quantity that may well take values the table has not shown yet
+#: (a count of visits: 0 to 6 here, 7 in the next file), which a count or number kind models.
+ORDINAL_MIN_REPEATS = 5
+
+
+class OrdinalKind(LevelKind):
+    """Ordered levels: few-valued numbers (inferred, see :data:`ORDINAL_MAX_LEVELS`), or levels
+    declared in order in a schema file (``{"kind": "ordinal", "levels": ["low", "mid", "high"]}``).
+
+    Inferred levels are the distinct values in numeric order, written back as numbers (whole
+    numbers as integers); declared ones keep their order, and a cell outside them is an error.
+    """
+
+    name, inference_rank = "ordinal", 15
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        frequencies = values.value_counts()
+        return bool(len(frequencies) <= ORDINAL_MAX_LEVELS and frequencies.min() >= ORDINAL_MIN_REPEATS)
+
+    def level_text(self, column: pd.Series) -> pd.Series:
+        text = _level_text(column)
+        numbers = pd.to_numeric(text, errors="coerce")
+        if (numbers.notna() == text.notna()).all():
+            # Numbers as vaekit writes them, so that '6', '6.0' and 6 are one level, given back as 6.
+            return numbers.map(lambda v: _format_number(v) if pd.notna(v) else None).astype("string")
+        return text
+
+    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
+        if not spec.levels:
+            return super().fit(spec, column)
+        super().encode(spec, column)  # declared levels: a cell outside them is named
+        return spec
+
+    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of the cells; a number between or beyond numeric levels (a value training never saw,
+        in rows to score or impute) takes the nearest level's code, with a warning naming the column
+        and row. Text outside the levels is an error, as for a categorical column."""
+        text = self.level_text(column)
+        levels = np.array([float(level) if _is_canonical_number(level) else np.nan for level in spec.levels])
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        unseen = text.notna().to_numpy() & ~text.isin(spec.levels).to_numpy() & np.isfinite(numbers)
+        if not unseen.any() or np.isnan(levels).any():
+            return super().encode(spec, column)
+        row = int(np.flatnonzero(unseen)[0])
+        warnings.warn(
+            f"column {spec.name!r} holds {int(unseen.sum()):,} value(s) training never saw, first "
+            f"{quote_cell(text.iloc[row])} at row {row + 1}; each is read as the nearest of its levels "
+            f"({', '.join(spec.levels[:10])}{', ...' if len(spec.levels) > 10 else ''}): declare the "
+            "column count or real in a schema file to model any value",
+            VaekitWarning,
+            stacklevel=4,  # encode, encode_table, its caller
+        )
+        nearest = np.abs(numbers[unseen, None] - levels[None, :]).argmin(axis=1)
+        replaced = text.copy()
+        replaced[unseen] = np.asarray(spec.levels, dtype=object)[nearest]
+        return super().encode(spec, replaced)
+
+
+#: A column of numbers >= 0 with at least this share of them exactly 0 is inferred nonnegative, and
+#: modelled by a spike at 0 beside a continuous family for the rest: debts, assets, hours worked or
+#: spending that many rows do not have. With a fifth of the rows on one value, a Normal or Gamma
+#: spreads a fifth of its draws where the data have none (and writes no zero at all), and a Poisson
+#: cannot be both that peaked at 0 and as wide as the positive values. The positive values must take
+#: more than :data:`ORDINAL_MAX_LEVELS` distinct values: a count of 0 to 4 with many zeros is what a
+#: count family models.
+ZERO_INFLATED_SHARE = 0.2
+
+
+class NonnegativeKind(NumberKind):
+    """Numbers >= 0 with a spike at exactly 0 (see :data:`ZERO_INFLATED_SHARE`): the centre and spread
+    are those of the logarithm of the positive values, which the continuous part models."""
+
+    name, inference_rank = "nonnegative", 18
+
+    def claims_numbers(self, values: pd.Series) -> bool:
+        return bool(
+            (values >= 0).all()
+            and (values == 0).mean() >= ZERO_INFLATED_SHARE
+            # Few positive values (a count of 0 to 4) are what a count family models, zeros included.
+            and values[values > 0].nunique() > ORDINAL_MAX_LEVELS
+            and values.max() <= MAX_REAL_MAGNITUDE
+        )
+
+    def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
+        return [
+            (values < 0, "a negative value (the column holds numbers >= 0)"),
+            ((single == 0) & (values > 0), "a value too close to 0 for 32-bit floats (below 1e-45)"),
+        ]
+
+    def model_scale(self, values: np.ndarray) -> np.ndarray:
+        return np.log(values[values > 0])
+
+
+#: The shapes of ISO 8601 dates and times vaekit writes back, each with its ``strftime`` format and
+#: the resolution, in seconds, that decoded values are rounded to; tried in this order.
+_ISO_SHAPES = (
+    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d", 86400.0),
+    (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", "%Y-%m-%dT%H:%M", 60.0),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$", "%Y-%m-%d %H:%M", 60.0),
+    (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$", "%Y-%m-%dT%H:%M:%S", 1.0),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", "%Y-%m-%d %H:%M:%S", 1.0),
+    (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+$", "%Y-%m-%dT%H:%M:%S.%f", 1e-6),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+$", "%Y-%m-%d %H:%M:%S.%f", 1e-6),
+)
+_SECONDS_PER_DAY = 86400.0
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+def _iso_shape(cell: str) -> str:
+    """The ``strftime`` format of one ISO cell: a zone ('Z' or an offset) is written back as 'Z', the
+    time in UTC; ``""`` for a cell of no known shape."""
+    cell = cell.strip()
+    zone = re.search(r"(?:Z|[+-]\d{2}:?\d{2})$", cell) if len(cell) > 10 else None
+    bare = cell[: zone.start()] if zone else cell
+    for pattern, shape, _ in _ISO_SHAPES:
+        if re.match(pattern, bare):
+            return shape + ("Z" if zone else "")
+    return ""
+
+
+def _resolution(shape: str) -> float:
+    return next(seconds for _, known, seconds in _ISO_SHAPES if shape.removesuffix("Z") == known)
+
+
+class DateTimeKind(NumberKind):
+    """ISO 8601 dates and date-times (``2024-03-01``, ``2024-03-01T12:30:00``, with a zone or not),
+    modelled as days since the column's earliest value (standardised like any number) and written
+    back in the column's own format: a date stays a date, a time keeps its seconds. Times with a zone
+    are read in UTC and written back in UTC with a ``Z``.
+
+    A column whose cells are all ISO dates or times but of several shapes (some with a time of day,
+    some without) is read whole, written back in its most common shape, with a warning naming the
+    column and its shapes. The earliest and latest values (as days since 1970-01-01 UTC) are the
+    spec's ``lower`` and ``upper``, and its format ``format``.
+    """
+
+    name, inference_rank = "datetime", 45
+
+    def claims_text(self, words: set[str], numeric_share: float) -> bool:
+        return numeric_share == 0 and all(_iso_shape(word.upper()) for word in words)
+
+    def check_inferred(self, name: str, column: pd.Series) -> None:
+        shapes = self._shapes(column)
+        if len(shapes) > 1:
+            chosen = shapes.index[0]
+            warnings.warn(
+                f"datetime column {name!r} mixes {len(shapes)} formats ("
+                + ", ".join(f"{shape}: {count:,} cell(s)" for shape, count in shapes.items())
+                + f"); all are read, and values are written back as {chosen}; declare the column "
+                "categorical in a schema file to keep its cells as they are",
+                VaekitWarning,
+                stacklevel=4,  # check_inferred, infer_schema, its caller
+            )
+
+    @staticmethod
+    def _shapes(column: pd.Series) -> pd.Series:
+        text = column.astype("string").str.strip()
+        text = text[text.notna() & (text != "")]
+        return text.map(lambda cell: _iso_shape(cell.upper())).value_counts()
+
+    def _days(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Days since 1970-01-01 UTC of the cells, and the mask of present ones; a clear error names
+        the first cell that is not an ISO date or time."""
+        text = column.astype("string").str.strip()
+        present = (text.notna() & (text != "")).to_numpy()
+        days = np.zeros(len(column))
+        shapes = text[present].map(lambda cell: _iso_shape(cell.upper()))
+        if (shapes == "").any():
+            row = int(np.flatnonzero(present)[int(np.argmax((shapes == "").to_numpy()))])
+            raise DataError(
+                f"column {spec.name!r} holds {quote_cell(column.iloc[row])} at row {row + 1}, which is not "
+                "an ISO 8601 date or time (the column is datetime: 2024-03-01, 2024-03-01T12:30:00)"
+            )
+        try:
+            parsed = pd.to_datetime(text[present], format="ISO8601", utc=True)
+        except (ValueError, OverflowError) as error:
+            raise DataError(f"column {spec.name!r}: a date that does not exist ({error})") from None
+        days[present] = ((parsed - _EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+        return days, present
+
+    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
+        days, present = self._days(spec, column)
+        if not present.any():
+            raise DataError(f"column {spec.name!r} is entirely empty; drop it or fill it")
+        lower = float(days[present].min()) if spec.lower is None else spec.lower
+        offsets = days[present] - lower
+        spread = float(offsets.std()) if len(offsets) > 1 else 0.0
+        return replace(
+            spec,
+            center=float(offsets.mean()),
+            spread=spread if spread > 1e-8 else 1.0,
+            lower=lower,
+            upper=float(days[present].max()) if spec.upper is None else spec.upper,
+            format=spec.format or str(self._shapes(column).index[0]),
+        )
+
+    def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        # Days since the earliest training value: smaller numbers than days since 1970, so that the
+        # model's 32-bit floats keep them to about 2 seconds over a year's span (days since 1970: about
+        # 2 minutes whatever the span).
+        days, present = self._days(spec, column)
+        return np.where(present, days - (spec.lower or 0.0), 0.0), present
+
+    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        days = values.astype(float) + (spec.lower or 0.0)
+        if spec.lower is not None and spec.upper is not None:
+            days = np.clip(days, spec.lower, spec.upper)
+        shape = spec.format or "%Y-%m-%dT%H:%M:%S"
+        resolution = _resolution(shape)
+        seconds = np.round(days * _SECONDS_PER_DAY / resolution) * resolution
+        stamps = pd.to_datetime(pd.Series(seconds), unit="s", utc=True)
+        return stamps.dt.strftime(shape).to_numpy(dtype=object)
+
+    def as_numbers(self, spec: ColumnSpec, values: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+        return (parsed - _EPOCH) / pd.Timedelta(days=1)
+
+
 # In registration order, which breaks ties of inference rank.
 _KINDS: dict[str, ColumnKind] = {}
 
@@ -398,5 +671,14 @@ def kind_named(name: str) -> ColumnKind:
         raise DataError(f"no column kind named {name!r} is registered (known: {', '.join(_KINDS)})") from None
 
 
-for _kind in (RealKind(), PositiveKind(), CountKind(), BinaryKind(), CategoricalKind()):
+for _kind in (
+    RealKind(),
+    PositiveKind(),
+    CountKind(),
+    BinaryKind(),
+    CategoricalKind(),
+    OrdinalKind(),
+    NonnegativeKind(),
+    DateTimeKind(),
+):
     register_kind(_kind)

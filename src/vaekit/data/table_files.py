@@ -9,14 +9,16 @@ one-line :class:`~vaekit.errors.DataError`; what each column holds is for the sc
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from vaekit.data.cells import _first_bad_row, quote_cell
+from vaekit.data.cells import _first_bad_row, _format_number, quote_cell
 from vaekit.errors import DataError
 
 
@@ -138,11 +140,13 @@ def _check_cells(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Read column overrides from JSON, YAML or TOML: ``{column: {"kind": ..., "family": ...}}``.
 
     A column may also map to a kind alone (``{"age": "count"}``). Top-level ``columns:`` may wrap
-    the mapping.
+    the mapping. Besides ``kind`` and ``family`` a column may declare ``min`` and ``max`` (numbers:
+    the range synthetic and imputed values are kept in), ``decimals`` (a whole number) and
+    ``levels`` (a list: an ordinal column's levels, in order).
     """
     path = Path(path)
     if not path.is_file():
@@ -175,22 +179,65 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
         data = data["columns"]
     if not isinstance(data, dict) or not data:
         raise DataError(f"schema file {path} must map column names to kinds")
-    overrides: dict[str, dict[str, str]] = {}
+    overrides: dict[str, dict[str, Any]] = {}
     for name, entry in data.items():
         if isinstance(entry, str):
             entry = {"kind": entry}
         if not isinstance(entry, dict) or "kind" not in entry:
             raise DataError(f"schema file {path}: column {name!r} needs a kind")
-        unknown = set(entry) - {"kind", "family"}
+        unknown = set(entry) - {"kind", "family", *_DECLARED_CONSTRAINTS}
         if unknown:
             # repr as the key: YAML keys may be numbers or null, which do not sort with text.
             raise DataError(
                 f"schema file {path}: column {name!r} has unknown keys {sorted(unknown, key=repr)}"
             )
         for key, value in entry.items():
+            if key in _DECLARED_CONSTRAINTS:
+                entry[key] = _DECLARED_CONSTRAINTS[key](path, name, value)
             # Only text: str() of a nested value (a YAML alias bomb) could take forever.
-            if not isinstance(value, str):
+            elif not isinstance(value, str):
                 kind = type(value).__name__
                 raise DataError(f"schema file {path}: the {key} of column {name!r} must be text, not {kind}")
         overrides[str(name)] = dict(entry)
     return overrides
+
+
+#: Most levels a schema file may declare for one column.
+MAX_DECLARED_LEVELS = 10_000
+
+
+def _declared_number(path: Path, name: Any, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DataError(f"schema file {path}: the min and max of column {name!r} must be finite numbers")
+    return float(value)
+
+
+def _declared_decimals(path: Path, name: Any, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
+        raise DataError(f"schema file {path}: the decimals of column {name!r} must be a whole number 0..15")
+    return value
+
+
+def _declared_levels(path: Path, name: Any, value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or len(value) > MAX_DECLARED_LEVELS:
+        raise DataError(
+            f"schema file {path}: the levels of column {name!r} must be a list of 1 to 10,000 levels"
+        )
+    levels = []
+    for level in value:
+        if isinstance(level, bool) or not isinstance(level, str | int | float):
+            raise DataError(f"schema file {path}: the levels of column {name!r} must be text or numbers")
+        levels.append(level if isinstance(level, str) else _format_number(level))
+    if len(set(levels)) < len(levels):
+        raise DataError(f"schema file {path}: column {name!r} declares a level twice")
+    return levels
+
+
+#: What a schema file may declare of a column beyond its kind and family, each with its check:
+#: ``min`` and ``max`` (the range values are kept in), ``decimals`` and ordered ``levels``.
+_DECLARED_CONSTRAINTS = {
+    "min": _declared_number,
+    "max": _declared_number,
+    "decimals": _declared_decimals,
+    "levels": _declared_levels,
+}

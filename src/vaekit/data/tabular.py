@@ -11,21 +11,29 @@ positive     numbers > 0                             gamma, lognormal
 count        whole numbers >= 0                      poisson, negative_binomial
 binary       two levels (0/1, true/false, yes/no...) bernoulli
 categorical  a fixed set of levels seen in training  categorical
+ordinal      ordered levels (few-valued numbers)     ordinal
+nonnegative  numbers >= 0 with a spike at 0          zero_lognormal
+datetime     ISO 8601 dates and date-times           datetime_normal
 ============ ======================================= ============================
 
 Inference from a table, column by column (empty cells and NaN are missing values):
 
-* all values numbers: only 0 and 1 -> binary; whole numbers of 10 or more digits, almost all
-  distinct -> identifiers or time stamps, left out of the model with a warning; all whole, >= 0
-  and at most 1e15 -> count; all > 0 -> positive; otherwise real (at most 1e15 in magnitude);
-* true/false values -> binary;
+* identifiers (:func:`identifier_columns`: text almost all distinct, row numbers, whole numbers of 10
+  or more digits almost all distinct) are left out of the model with a warning, and get fresh
+  identifiers of their form in synthetic rows;
+* all values numbers: only 0 and 1 -> binary; at most 15 distinct values, each seen at least 5 times
+  -> ordinal; >= 0 with at least a fifth exactly 0 and more than 15 distinct positive values ->
+  nonnegative; all whole, >= 0 and at most 1e15 -> count; all > 0 -> positive; otherwise real (at
+  most 1e15 in magnitude); the thresholds are in :mod:`~vaekit.data.column_kinds`;
+* true/false values -> binary; ISO 8601 dates or date-times -> datetime;
 * text -> categorical, except that a column whose values are numbers but for a few
   (at least 90%) is an error naming the first text cell, since that is almost always a typo;
 * a column with no value at all is an error.
 
 Fitting a schema to training data also records what the model needs to work in well-scaled
 units (the centre and spread of each numeric column, on the log scale for positive and count
-columns) and the levels of binary and categorical columns.
+columns), the levels of binary, categorical and ordinal columns, and the range and decimals of each
+numeric column, which decoding keeps synthetic and imputed values to.
 
 Each kind is a registered :class:`ColumnKind` (see :func:`register_kind`): its inference rule,
 its checks, how its cells become numbers and how they are decoded back; the functions of this
@@ -42,6 +50,7 @@ cell helpers they share in :mod:`~vaekit.data.cells`, and the reference data wit
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +59,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from vaekit.data.cells import _first_bad_row, _numbers
+from vaekit.data.cells import _first_bad_row, _level_text, _numbers
 from vaekit.data.cells import quote_cell as quote_cell
 from vaekit.data.column_kinds import MAX_COUNT as MAX_COUNT
 from vaekit.data.column_kinds import MAX_LEVEL_CHARS as MAX_LEVEL_CHARS
@@ -74,7 +83,7 @@ from vaekit.data.seed_data import seed_table as seed_table
 from vaekit.data.table_files import read_schema_file as read_schema_file
 from vaekit.data.table_files import read_table as read_table
 from vaekit.errors import DataError, VaekitWarning
-from vaekit.schema import ColumnSpec, Schema, family_declaration
+from vaekit.schema import ColumnSpec, IdentifierSpec, Schema, family_declaration
 
 #: Whole numbers of at least this size, almost all distinct, are identifiers or time stamps (epoch
 #: seconds have 10 digits, nanoseconds 19), not quantities: see :func:`identifier_columns`.
@@ -121,28 +130,108 @@ def _infer_kind(name: str, column: pd.Series) -> str:
 
 
 def _looks_like_identifiers(column: pd.Series) -> bool:
-    """Whole numbers of 10 or more digits, almost all distinct: ids or time stamps, not quantities."""
+    """Identifiers or time stamps, not quantities: whole numbers of 10 or more digits, almost all
+    distinct; whole numbers that are a run with no gap and no repeat (row numbers); or text of no
+    spaces, almost all distinct, that is not dates (customer ids)."""
     numbers, present = _numbers(column)
     values = numbers[present].to_numpy(dtype=float)
-    if len(values) < _IDENTIFIER_MINIMUM_VALUES or np.isnan(values).any() or not np.isfinite(values).all():
+    if len(values) < _IDENTIFIER_MINIMUM_VALUES:
         return False
-    if values.min() < IDENTIFIER_MINIMUM or (values != np.round(values)).any():
+    if np.isnan(values).any():
+        # Numbers but for a few text cells are a typo, which inference names, not identifiers.
+        return bool(np.isnan(values).mean() > 0.1) and _looks_like_text_identifiers(column[present])
+    if not np.isfinite(values).all() or (values != np.round(values)).any():
         return False
-    return len(np.unique(values)) >= _IDENTIFIER_DISTINCT_SHARE * len(values)
+    distinct = len(np.unique(values))
+    if distinct == len(values) and values.max() - values.min() == len(values) - 1:
+        return True  # row numbers
+    if values.min() < IDENTIFIER_MINIMUM:
+        return False
+    return distinct >= _IDENTIFIER_DISTINCT_SHARE * len(values)
+
+
+#: Longest identifier, in characters: longer unique cells are free text, not keys.
+_IDENTIFIER_MAX_CHARS = 100
+
+
+def _looks_like_text_identifiers(cells: pd.Series) -> bool:
+    text = cells.astype("string").str.strip()
+    if text.str.len().max() > _IDENTIFIER_MAX_CHARS or text.str.contains(r"\s").mean() > 0.1:
+        return False
+    if text.str.match(_ISO_DATE).mean() >= 0.5:
+        return False  # dates, all distinct in a daily table: a datetime column
+    return text.nunique() >= _IDENTIFIER_DISTINCT_SHARE * len(text)
+
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
+#: An identifier's form: a prefix without digits, a number, a suffix without digits (C-00042, 17).
+_IDENTIFIER_FORM = r"^(\D*?)(\d+)(\D*)$"
+
+
+def identifier_spec(name: str, position: int, column: pd.Series) -> IdentifierSpec:
+    """The form of a column of identifiers (:class:`~vaekit.schema.IdentifierSpec`): the most common
+    prefix, suffix and width of the number inside them, or their most common length when at least a
+    tenth of them have no such form."""
+    text = _level_text(column).dropna()
+    length = int(text.str.len().mode().iloc[0]) if len(text) else 8
+    numeric = pd.api.types.is_numeric_dtype(column) or bool(
+        pd.to_numeric(text, errors="coerce").notna().all()
+    )
+    parts = text.str.extract(_IDENTIFIER_FORM)
+    formed = parts[1].notna()
+    if len(text) == 0 or formed.mean() < _IDENTIFIER_DISTINCT_SHARE:
+        characters = sorted(set("".join(text.head(10_000))))
+        alphabet = "".join(characters) if len(characters) <= _IDENTIFIER_MAX_CHARS else ""
+        return IdentifierSpec(name, position, length=length, alphabet=alphabet)
+    digits = parts[1][formed]
+    padded = (digits.str.startswith("0") & (digits.str.len() > 1)).any()
+    return IdentifierSpec(
+        name,
+        position,
+        prefix=str(parts[0][formed].mode().iloc[0]),
+        suffix=str(parts[2][formed].mode().iloc[0]),
+        width=int(digits.str.len().mode().iloc[0]) if padded else 1,
+        start=max(int(d) for d in digits) + 1,
+        numeric=numeric,
+        length=length,
+    )
+
+
+def fresh_identifiers(spec: IdentifierSpec, rows: int, seed: int = 0) -> np.ndarray:
+    """``rows`` identifiers of the column's form that training never saw: numbers counted on from
+    one past the largest seen, or random characters of the column's own (its hex digits, say), of its
+    length."""
+    if spec.width:
+        numbers = range(spec.start, spec.start + rows)
+        if spec.numeric and spec.start + rows < 2**63:
+            return np.array(list(numbers), dtype=np.int64)
+        return np.array([f"{spec.prefix}{n:0{spec.width}d}{spec.suffix}" for n in numbers], dtype=object)
+    alphabet = np.array(list(spec.alphabet or "abcdefghijklmnopqrstuvwxyz0123456789"))
+    drawn = np.random.default_rng(seed).choice(alphabet, size=(rows, max(spec.length, 1)))
+    return np.array(["".join(row) for row in drawn], dtype=object)
 
 
 def identifier_columns(table: pd.DataFrame, overrides: Mapping[str, Any] | None = None) -> list[str]:
-    """Columns that :func:`infer_schema` leaves out of the model: whole numbers of at least
-    :data:`IDENTIFIER_MINIMUM` (10 digits), at least 90% of them distinct, and not named in
-    ``overrides``. Such numbers are identifiers or time stamps (epoch seconds, nanoseconds): as
-    counts they would cost millions of nats a row and teach the model nothing."""
+    """Columns that :func:`infer_schema` leaves out of the model as identifiers: whole numbers of at
+    least :data:`IDENTIFIER_MINIMUM` (10 digits), at least 90% of them distinct (ids, epoch seconds,
+    nanoseconds: as counts they would cost millions of nats a row and teach the model nothing);
+    whole numbers running from their smallest to their largest with no gap or repeat (row numbers);
+    text without spaces, at least 90% of it distinct and not dates (customer ids: as a categorical,
+    every one a level seen once). At least 20 values, and not named in ``overrides`` (except as
+    ``identifier``)."""
     overrides = overrides or {}
     return [
-        str(name) for name in table.columns if name not in overrides and _looks_like_identifiers(table[name])
+        str(name)
+        for name in table.columns
+        if (
+            overrides[name]["kind"] == "identifier"
+            if name in overrides
+            else _looks_like_identifiers(table[name])
+        )
     ]
 
 
-def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]] | None = None) -> Schema:
+def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Schema:
     """Infer each column's kind (see the module docstring), then apply ``overrides``.
 
     Columns named in ``overrides`` keep the given kind and family and are not inferred; an
@@ -166,11 +255,23 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]]
             f"almost all distinct): {', '.join(left_out)}; declare the kinds of those to model in a "
             "schema file"
         )
+    identifiers = []
+    for position, name in enumerate(table.columns):
+        if str(name) in left_out:
+            identifiers.append(identifier_spec(str(name), position, table[name]))
     if left_out:
+        repeated = [
+            f"{name!r} ({count:,} repeated)"
+            for name in left_out
+            if (count := int(table[name].notna().sum() - table[name].nunique())) > 0
+        ]
         warnings.warn(
-            f"left out of the model, as identifiers or time stamps (whole numbers of 10 or more digits, "
-            f"almost all distinct): {', '.join(repr(name) for name in left_out)}; declare a kind for "
-            "one in a schema file to model it",
+            f"left out of the model, as identifiers or time stamps (whole numbers of 10 or more digits "
+            "almost all distinct, row numbers, or text almost all distinct): "
+            f"{', '.join(repr(name) for name in left_out)}; synthetic rows get fresh identifiers of the "
+            "same form"
+            + (f"; identifiers repeated in {', '.join(repeated)} are accepted" if repeated else "")
+            + "; declare a kind for one in a schema file to model it",
             VaekitWarning,
             stacklevel=2,
         )
@@ -179,12 +280,31 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, str]]
         if str(name) in left_out:
             continue
         if name in overrides:
-            entry = overrides[name]
-            columns.append(ColumnSpec(str(name), entry["kind"], entry.get("family", "")))
+            columns.append(_declared_spec(str(name), overrides[name]))
         else:
             columns.append(ColumnSpec(str(name), _infer_kind(str(name), table[name])))
             kind_named(columns[-1].kind).check_inferred(str(name), table[name])
-    return Schema(tuple(columns))
+    return Schema(tuple(columns), tuple(identifiers))
+
+
+def _declared_spec(name: str, entry: Mapping[str, Any]) -> ColumnSpec:
+    """The column a schema file's entry declares: kind and family, and any declared range, decimals
+    and levels, which fitting keeps as declared."""
+    lower, upper = entry.get("min"), entry.get("max")
+    if lower is not None and upper is not None and lower > upper:
+        raise DataError(f"column {name!r}: the declared min {lower:g} is above the max {upper:g}")
+    spec = ColumnSpec(
+        name,
+        entry["kind"],
+        entry.get("family", ""),
+        levels=tuple(entry.get("levels", ())),
+        lower=lower,
+        upper=upper,
+        decimals=entry.get("decimals"),
+    )
+    if spec.levels and not kind_named(spec.kind).has_levels:
+        raise DataError(f"column {name!r}: levels are declared, but a {spec.kind} column has none")
+    return spec
 
 
 def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
@@ -192,7 +312,8 @@ def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
     missing = [name for name in schema.names if name not in table.columns]
     if missing:
         raise DataError(f"the schema names columns the table lacks: {', '.join(missing)}")
-    return Schema(tuple(kind_named(spec.kind).fit(spec, table[spec.name]) for spec in schema.columns))
+    fitted = tuple(kind_named(spec.kind).fit(spec, table[spec.name]) for spec in schema.columns)
+    return Schema(fitted, schema.identifiers)
 
 
 def explain_divergence(schema: Schema, table: pd.DataFrame, *, ratio: float = 1e4) -> str:
@@ -283,7 +404,14 @@ def decode_table(schema: Schema, values: torch.Tensor | np.ndarray, observed: An
                 series = series.astype("Int64")
             series = series.where(np.asarray(observed)[:, j])
         columns[spec.name] = series
-    return pd.DataFrame(columns)
+    decoded = pd.DataFrame(columns)
+    # Identifier columns, no part of the model, get fresh identifiers of their form, in their place;
+    # seeded by the drawn values, so that the same draws give the same identifiers.
+    seed = zlib.crc32(np.ascontiguousarray(values).tobytes())
+    for identifier in schema.identifiers:
+        fresh = fresh_identifiers(identifier, len(decoded), seed)
+        decoded.insert(min(identifier.position, decoded.shape[1]), identifier.name, fresh)
+    return decoded
 
 
 def safe_fill(spec: ColumnSpec) -> float:

@@ -14,6 +14,7 @@ from vaekit.heads.families import LogNormalHead as LogNormalHead
 from vaekit.heads.families import NegativeBinomialHead as NegativeBinomialHead
 from vaekit.heads.families import NormalHead as NormalHead
 from vaekit.heads.families import PoissonHead as PoissonHead
+from vaekit.heads.families import ZeroInflatedLogNormalHead as ZeroInflatedLogNormalHead
 
 __all__ = [
     "DistributionHead",
@@ -24,4 +25,5 @@ __all__ = [
     "NegativeBinomialHead",
     "NormalHead",
     "PoissonHead",
+    "ZeroInflatedLogNormalHead",
 ]

@@ -8,7 +8,7 @@ import pyro.distributions as dist
 import torch
 from pyro.distributions import constraints
 
-from vaekit.distributions import IntensityBernoulli
+from vaekit.distributions import IntensityBernoulli, ZeroInflatedLogNormal
 from vaekit.heads.base import DistributionHead, InShape
 
 # Scales and rates use softplus rather than exp: exp overflows for large pre-activations and makes
@@ -32,6 +32,18 @@ class LogNormalHead(DistributionHead):
 
     def make_distribution(self, loc: torch.Tensor, scale: torch.Tensor) -> dist.LogNormal:
         return dist.LogNormal(loc, scale)
+
+
+class ZeroInflatedLogNormalHead(DistributionHead):
+    """A spike at 0 beside a LogNormal (:class:`~vaekit.distributions.ZeroInflatedLogNormal`):
+    gate_logits and loc in R, scale in R+."""
+
+    param_constraints = {"gate_logits": constraints.real, "loc": constraints.real, "scale": _POSITIVE}
+
+    def make_distribution(
+        self, gate_logits: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor
+    ) -> ZeroInflatedLogNormal:
+        return ZeroInflatedLogNormal(gate_logits, loc, scale)
 
 
 class BernoulliHead(DistributionHead):

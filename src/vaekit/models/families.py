@@ -42,6 +42,7 @@ import pyro.distributions as dist
 import torch
 import torch.nn.functional as F
 
+from vaekit.distributions import ZeroInflatedLogNormal
 from vaekit.heads import (
     BernoulliHead,
     CategoricalHead,
@@ -51,6 +52,7 @@ from vaekit.heads import (
     NegativeBinomialHead,
     NormalHead,
     PoissonHead,
+    ZeroInflatedLogNormalHead,
 )
 from vaekit.schema import ColumnSpec, FamilyDeclaration, Schema, declare_family, withdraw_family
 
@@ -328,6 +330,53 @@ class CategoricalFamily(ColumnFamily):
         return _most_frequent(draws)
 
 
+class OrdinalFamily(CategoricalFamily):
+    """Ordinal columns (codes of levels in their order): Categorical(logits) over the levels, so that
+    only levels seen in training (or declared) are ever drawn; one-hot encoder inputs."""
+
+    name, kind, safe_fill, default_for_kind = "ordinal", "ordinal", 0.0, True
+
+
+class DateTimeFamily(NormalFamily):
+    """Datetime columns (days since the column's earliest value): Normal(center + spread * loc,
+    spread * scale), as a real column."""
+
+    name, kind, safe_fill, default_for_kind = "datetime_normal", "datetime", 0.0, True
+
+
+#: The encoder input of a zero cell of a zero-inflated column, in standard units of the logarithm of
+#: the positive values: below almost any positive value, so the encoder tells zeros apart.
+ZERO_CELL_INPUT = -4.0
+
+
+class ZeroLogNormalFamily(ScalarFamily):
+    """Nonnegative columns with a spike at 0: P(0) = sigmoid(gate_logits), otherwise
+    LogNormal(center + spread * loc, spread * scale), centre and spread those of the logarithm of
+    the positive values (:class:`~vaekit.distributions.ZeroInflatedLogNormal`). The encoder sees the
+    standardised logarithm of a positive cell and :data:`ZERO_CELL_INPUT` for a zero."""
+
+    name, kind, safe_fill, default_for_kind = "zero_lognormal", "nonnegative", 0.0, True
+
+    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
+        return ZeroInflatedLogNormalHead(in_features, (len(columns),))
+
+    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
+        center, spread = constants["center"], constants["spread"]
+        return ZeroInflatedLogNormal(
+            params["gate_logits"], center + spread * params["loc"], spread * params["scale"]
+        )
+
+    def standard_scale(self, values: torch.Tensor) -> torch.Tensor:
+        return values.clamp_min(1e-30).log()
+
+    def encoder_inputs(
+        self, values: torch.Tensor, present: torch.Tensor, constants: Constants, width: int
+    ) -> torch.Tensor:
+        standardised = (self.standard_scale(values) - constants["center"]) / constants["spread"]
+        standardised = torch.where(values > 0, standardised, torch.full_like(standardised, ZERO_CELL_INPUT))
+        return (standardised * present).unsqueeze(-1)
+
+
 # --- the registry ------------------------------------------------------------------------------------
 
 # In registration order, the order of the sample sites and of the heads' initialisation.
@@ -391,5 +440,8 @@ for _family in (
     NegativeBinomialFamily(),
     BernoulliFamily(),
     CategoricalFamily(),
+    OrdinalFamily(),
+    ZeroLogNormalFamily(),
+    DateTimeFamily(),
 ):
     register_family(_family)

@@ -501,6 +501,11 @@ def write_tabular_figures(
     written = {}
     encoded = encode_table(schema, test)
     real = decode_table(schema, encoded.values, encoded.observed)
+    for spec in schema.columns:  # figures draw numbers: a datetime column's dates as days
+        kind = kind_named(spec.kind)
+        if not kind.has_levels:
+            real[spec.name] = kind.as_numbers(spec, real[spec.name])
+            synthetic[spec.name] = kind.as_numbers(spec, synthetic[spec.name])
     written["marginals"] = plots.save_figure(
         plots.column_marginals(
             real,
