@@ -18,8 +18,8 @@ from vaekit.runs.store import Run, unused_name
 from vaekit.schema import Schema
 
 #: Weight of the classification term per labelled row, log q(y | x) counted that many times beside
-#: the row's ELBO: Pyro's weight for the image model (46), which the measurements on tables
-#: confirmed on their validation rows (README, "Why these defaults").
+#: the row's ELBO: Pyro's weight for the image model (46). Not yet chosen on tables: the sweep of
+#: benchmarks/tabular_target.py gave one validation accuracy for 5, 46 and 300 (README).
 DEFAULT_TARGET_CLASSIFIER_WEIGHT = 46.0
 
 
