@@ -4,7 +4,7 @@ From the bottom up: ``_distributed`` (which process this is) and ``importance`` 
 importance weights) need only torch and Pyro; the anatomy (``nn``, ``heads``, ``distributions``,
 ``models``) builds on nothing of training; ``data`` reads and batches examples; ``inference``
 trains a model on data's in-memory loaders; ``evaluation`` scores a model without training code;
-``auto`` and ``runs`` sit on top, and only the CLI parses arguments.
+``auto`` and ``runs`` sit on top (runs may build a story's VAE), and only the CLI parses arguments.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ ALLOWED = {
     "inference": {"models", "errors", "_io", "_distributed", "importance", "data.loaders"},
     "evaluation": {"models", "importance"},
     "plots": {"errors", "_io"},  # its own error type (a missing Graphviz), and atomic writes
-    # The automatic guide builds on the anatomy and hands training an objective; nothing imports it.
+    # The automatic guide builds on the anatomy and hands training an objective; only runs import it
+    # (a story in a file is a run: `vaekit train model`).
     "auto": {"nn", "heads", "models", "inference", "errors"},
     "runs": {
         "_distributed",
         "_io",
         "_version",
+        "auto",
         "data",
         "errors",
         "evaluation",
