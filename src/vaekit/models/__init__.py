@@ -1,6 +1,10 @@
 """Models: a generative story ``model()`` and its amortized posterior ``guide()``, built from
 bodies (:mod:`vaekit.nn`) and heads (:mod:`vaekit.heads`)."""
 
+from vaekit.models.auxiliary_ss_vae import AuxiliarySemiSupervisedVAE as AuxiliarySemiSupervisedVAE
+from vaekit.models.auxiliary_ss_vae import (
+    AuxiliarySemiSupervisedVAEConfig as AuxiliarySemiSupervisedVAEConfig,
+)
 from vaekit.models.base import VAE as VAE
 from vaekit.models.image_vae import ImageVAE as ImageVAE
 from vaekit.models.image_vae import ImageVAEConfig as ImageVAEConfig
@@ -14,6 +18,8 @@ from vaekit.models.targeted_tabular_vae import TargetedTabularVAE as TargetedTab
 from vaekit.models.targeted_tabular_vae import TargetedTabularVAEConfig as TargetedTabularVAEConfig
 
 __all__ = [
+    "AuxiliarySemiSupervisedVAE",
+    "AuxiliarySemiSupervisedVAEConfig",
     "VAE",
     "ImageVAE",
     "ImageVAEConfig",

@@ -173,6 +173,7 @@ def train_ssvae(
     run_dir: str | Path,
     *,
     num_labels: int,
+    model_class: type[SemiSupervisedVAE] = SemiSupervisedVAE,
     alpha: float | None = None,
     classifier_weight: float | None = None,
     data_settings: ImageSource | dict[str, Any] | None = None,
@@ -184,7 +185,9 @@ def train_ssvae(
 ) -> Run | None:
     """Train the semi-supervised VAE with ``num_labels`` labelled training images and write a run folder.
 
-    The validation set is held out of the training set first; ``num_labels`` images of the rest,
+    ``model_class`` is the story: M2, or :class:`~vaekit.models.AuxiliarySemiSupervisedVAE` (with an
+    ``AuxiliarySemiSupervisedVAEConfig``). The validation set is held out of the training set
+    first; ``num_labels`` images of the rest,
     balanced over the classes and chosen by the seed, keep their labels, and the others are
     used without. The classification term weighs ``classifier_weight`` per labelled image
     (alpha = classifier_weight * labels), or ``alpha`` in total; with neither, 46 per labelled
@@ -239,7 +242,7 @@ def train_ssvae(
 
     classifier_weight = round(alpha / num_labelled, 6) if num_labelled else None
     run = train_run(
-        SemiSupervisedVAE,
+        model_class,
         model_config,
         train_config,
         run_dir,

@@ -58,10 +58,13 @@ class ImageKind(ModelKind):
         )
         return dataset, source
 
-    def model_config(self, args: Any, dataset: ImageDataset, **fields: Any) -> Any:
-        """The model config the flags ask for, fitted to the image set (``fields``: the kind's own)."""
+    def model_config(
+        self, args: Any, dataset: ImageDataset, *, config_class: type | None = None, **fields: Any
+    ) -> Any:
+        """The model config the flags ask for, fitted to the image set (``fields``: the kind's own;
+        ``config_class``: one of the kind's other models)."""
         return user_config(
-            self.config_class,
+            config_class or self.config_class,
             image_shape=dataset.image_shape,
             z_dim=args.z_dim,
             hidden=args.hidden,

@@ -9,7 +9,13 @@ import torch
 
 from vaekit.errors import VaekitError
 from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT, MIN_DEFAULT_ALPHA_PER_EXAMPLE
-from vaekit.models import VAE, SemiSupervisedVAE, SemiSupervisedVAEConfig
+from vaekit.models import (
+    VAE,
+    AuxiliarySemiSupervisedVAE,
+    AuxiliarySemiSupervisedVAEConfig,
+    SemiSupervisedVAE,
+    SemiSupervisedVAEConfig,
+)
 from vaekit.runs.defaults import SSVAE_DEFAULTS, ssvae_default_epochs
 from vaekit.runs.evaluate import evaluate_ss_run, write_ss_figures
 from vaekit.runs.kinds.flags import (
@@ -18,6 +24,7 @@ from vaekit.runs.kinds.flags import (
     add_training_flags,
     non_negative_float,
     non_negative_int,
+    positive_int,
 )
 from vaekit.runs.kinds.image import EXAMPLE_ROWS, ImageKind
 from vaekit.runs.registry import TrainRequest
@@ -26,6 +33,13 @@ from vaekit.runs.store import Run, split_train_val
 #: A 0.2 ssvae run stored no classification weight: its default was the paper's alpha = 0.1 N,
 #: which a resumed 0.2 run keeps (see :attr:`SemiSupervisedKind.legacy_arguments`).
 PAPERS_ALPHA = "0.1 N"
+
+#: The semi-supervised stories ``--model`` chooses from: the same command, run folder, figures,
+#: sampling and evaluation, one more latent in the story.
+SEMI_SUPERVISED_STORIES: dict[str, tuple[type[SemiSupervisedVAE], type[SemiSupervisedVAEConfig]]] = {
+    "m2": (SemiSupervisedVAE, SemiSupervisedVAEConfig),
+    "adgm": (AuxiliarySemiSupervisedVAE, AuxiliarySemiSupervisedVAEConfig),
+}
 
 
 class SemiSupervisedKind(ImageKind):
@@ -39,6 +53,7 @@ class SemiSupervisedKind(ImageKind):
     noun = "a semi-supervised VAE run"
     has_labels = True
     partial_note = "given where labelled, summed out where not"
+    other_models = ((AuxiliarySemiSupervisedVAE, AuxiliarySemiSupervisedVAEConfig),)
     legacy_arguments: Mapping[str, Any] = {"classifier_weight": PAPERS_ALPHA}
     image_metrics = staticmethod(evaluate_ss_run)
     image_figures = staticmethod(write_ss_figures)
@@ -46,6 +61,20 @@ class SemiSupervisedKind(ImageKind):
     def add_arguments(self, parser: Any) -> None:
         arch = add_image_flags(
             parser, hidden=500, encoder_help="body of the classifier and the z encoder (mlp)"
+        )
+        arch.add_argument(
+            "--model",
+            choices=tuple(SEMI_SUPERVISED_STORIES),
+            default="m2",
+            help="the story: m2 (Kingma et al. 2014), or adgm, M2 with an auxiliary latent a "
+            "(Maaloe et al. 2016) (m2)",
+        )
+        arch.add_argument(
+            "--aux-dim",
+            type=positive_int,
+            default=None,
+            metavar="A",
+            help=f"size of adgm's auxiliary latent a ({AuxiliarySemiSupervisedVAEConfig.aux_dim})",
         )
         arch.add_argument(
             "--labels",
@@ -94,7 +123,13 @@ class SemiSupervisedKind(ImageKind):
             )
         train_config = self.train_config(args)
         dataset, data_settings = self.load_data(args)
-        model_config = self.model_config(args, dataset, num_classes=dataset.num_classes)
+        model_class, config_class = SEMI_SUPERVISED_STORIES[args.model]
+        story_fields = {"aux_dim": args.aux_dim} if args.aux_dim is not None else {}
+        if story_fields and model_class is SemiSupervisedVAE:
+            raise VaekitError("--aux-dim sizes adgm's auxiliary latent: give it with --model adgm")
+        model_config = self.model_config(
+            args, dataset, config_class=config_class, num_classes=dataset.num_classes, **story_fields
+        )
         num_train = len(
             split_train_val(len(dataset.train_images), train_config.val_fraction, train_config.seed)[0]
         )
@@ -110,6 +145,7 @@ class SemiSupervisedKind(ImageKind):
             train_config,
             request.run_dir,
             num_labels=args.labels,
+            model_class=model_class,
             alpha=alpha,
             classifier_weight=classifier_weight,
             data_settings=data_settings,

@@ -1,0 +1,129 @@
+"""The auxiliary deep generative model of Maaloe et al. (2016): M2 with an auxiliary latent a that
+makes the approximate posterior richer and gives the classifier a noisy view of each image."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pyro
+import pyro.distributions as dist
+import torch
+
+from vaekit.heads import CategoricalHead, NormalHead
+from vaekit.models.ss_vae import SemiSupervisedVAE, SemiSupervisedVAEConfig
+from vaekit.nn import MLP, ConditionalMLP
+
+
+@dataclass(frozen=True)
+class AuxiliarySemiSupervisedVAEConfig(SemiSupervisedVAEConfig):
+    """Architecture of an :class:`AuxiliarySemiSupervisedVAE`: that of M2 and the auxiliary latent's size.
+
+    Parameters
+    ----------
+    aux_dim:
+        Dimension of the auxiliary latent a (the paper uses 100 on MNIST).
+    """
+
+    aux_dim: int = 100
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.aux_dim, int) or self.aux_dim < 1:
+            raise ValueError(f"aux_dim must be a positive integer, got {self.aux_dim}")
+
+
+def _broadcast_cat(*parts: torch.Tensor) -> torch.Tensor:
+    """Concatenate on the last dimension after broadcasting the batch dimensions (an enumerated
+    label ``(K, 1, C)`` beside per-example codes ``(N, A)``)."""
+    batch = torch.broadcast_shapes(*(part.shape[:-1] for part in parts))
+    return torch.cat([part.expand(*batch, part.shape[-1]) for part in parts], dim=-1)
+
+
+class AuxiliarySemiSupervisedVAE(SemiSupervisedVAE):
+    """Semi-supervised VAE with an auxiliary latent (ADGM, Maaloe et al. 2016).
+
+    Generative story, for each image in the data plate::
+
+        z ~ Normal(0, I)                          # style
+        y ~ Categorical(uniform)                  # class: observed when labelled, latent otherwise
+        x ~ Bernoulli(logits = P_d(f_d(z, y)))
+        a ~ Normal(P_a(f_a(x, z, y)))             # auxiliary: leaves p(x, y, z) unchanged
+
+    Amortized posterior::
+
+        a ~ Normal(P_qa(f_qa(x)))                 # q(a | x)
+        y ~ Categorical(P_y(f_y(x, a)))           # the classifier q(y | a, x); only when y is latent
+        z ~ Normal(P_z(f_z(x, y, a)))             # q(z | a, x, y)
+
+    Marginalising a gives q(y, z | x) = E_q(a|x)[q(y | a, x) q(z | a, x, y)], a mixture richer
+    than M2's, while p(x, y, z) is M2's: the bound stays a bound on the same log p(x). The
+    classifier q(y | x) is E_q(a|x)[q(y | a, x)]: in training one draw of a (the classification
+    term's estimate), in evaluation the mean of q(a | x) (deterministic predictions).
+    """
+
+    def __init__(self, config: AuxiliarySemiSupervisedVAEConfig) -> None:
+        super().__init__(config)
+        classes, hidden = config.num_classes, config.hidden
+        features = self.z_encoder_body.input_layer.in_features
+        # q(a | x) reads the same features of x as q(z | ...); the classifier reads x and a.
+        self.aux_encoder_body = MLP(features, hidden[:1])
+        self.aux_encoder_head = NormalHead(self.aux_encoder_body.out_features, (config.aux_dim,))
+        self.classifier_body = ConditionalMLP(features, config.aux_dim, hidden[:1])
+        self.classifier_head = CategoricalHead(self.classifier_body.out_features, classes)
+        self.z_encoder_body = ConditionalMLP(features, classes + config.aux_dim, hidden[:1])
+        pixels = math.prod(config.image_shape)
+        self.aux_decoder_body = ConditionalMLP(pixels, config.z_dim + classes, hidden[:1])
+        self.aux_decoder_head = NormalHead(self.aux_decoder_body.out_features, (config.aux_dim,))
+
+    def encode_aux(self, x: torch.Tensor) -> dist.Independent:
+        """q(a | x)."""
+        return self.aux_encoder_head(self.aux_encoder_body(self.z_features(x)))
+
+    def classify_given(self, x: torch.Tensor, a: torch.Tensor) -> dist.Categorical:
+        """q(y | a, x)."""
+        return self.classifier_head(self.classifier_body(self.z_features(x), a))
+
+    def classify(self, x: torch.Tensor) -> dist.Categorical:
+        """q(y | x): q(y | a, x) at one draw of q(a | x) in training mode, at its mean otherwise."""
+        q_a = self.encode_aux(x)
+        a = q_a.rsample() if self.training else q_a.mean
+        return self.classify_given(x, a)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None = None) -> dist.Independent:
+        """q(z | a, x, y); without ``a``, the mean of q(a | x)."""
+        features = self.z_features(x)
+        if a is None:
+            a = self.aux_encoder_head(self.aux_encoder_body(features)).mean
+        return self.z_encoder_head(self.z_encoder_body(features, _broadcast_cat(self._one_hot(y), a)))
+
+    def decode_aux(self, x: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> dist.Independent:
+        """p(a | x, z, y)."""
+        flat = x.flatten(start_dim=-3)
+        return self.aux_decoder_head(self.aux_decoder_body(flat, _broadcast_cat(z, self._one_hot(y))))
+
+    def model(
+        self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, *, num_samples: int | None = None
+    ) -> None:
+        """Generative story; a is scored only given data (it is a device of inference, not of x)."""
+        batch_size = x.shape[0] if x is not None else (y.shape[0] if y is not None else num_samples)
+        if batch_size is None:
+            raise ValueError("model() needs data x, labels y or num_samples")
+        with pyro.plate("data", batch_size):
+            z = pyro.sample("z", self.prior((batch_size,)))
+            y = pyro.sample("y", self.label_prior(), obs=y)
+            pyro.sample("x", self.decode(z, y), obs=x)
+            if x is not None:
+                pyro.sample("a", self.decode_aux(x, z, y))
+
+    def guide(
+        self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, *, num_samples: int | None = None
+    ) -> None:
+        """Amortized posterior: a, then the classifier for an unobserved y, then z."""
+        if x is None:
+            raise ValueError("the guide needs data x")
+        with pyro.plate("data", x.shape[0]):
+            a = pyro.sample("a", self.encode_aux(x))
+            if y is None:
+                y = pyro.sample("y", self.classify_given(x, a), infer={"enumerate": "parallel"})
+            pyro.sample("z", self.encode(x, y, a))
