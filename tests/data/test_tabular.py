@@ -325,6 +325,19 @@ def test_a_categorical_column_of_dates_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         infer_schema(_table(day=days[:5] * 6))  # a few dates are fine levels
+        infer_schema(_table(day=[f"A{i}-{i}" for i in range(25)] * 2))  # codes are not dates
+
+
+def test_a_column_of_dates_in_two_formats_is_warned_about():
+    """Issue 16, bad input: a third of the dates written 01/02/2024 was a categorical, silently."""
+    from vaekit.errors import VaekitWarning
+
+    days = pd.date_range("2024-01-01", periods=60)
+    mixed = [day.strftime("%d/%m/%Y" if i % 3 == 0 else "%Y-%m-%d") for i, day in enumerate(days)]
+    with pytest.warns(
+        VaekitWarning, match="column 'day' holds dates, but not only ISO dates \\(first '01/01/2024'"
+    ):
+        assert infer_schema(_table(day=mixed))["day"].kind == "categorical"
 
 
 def test_text_ids_and_row_numbers_are_left_out_and_synthetic_rows_get_fresh_ones_of_their_form():

@@ -46,17 +46,19 @@ MAX_REAL_MAGNITUDE = 1e15
 
 #: An ISO 8601 date, with or without a time of day and offset.
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+#: A date in any common numeric form (2024-03-01, 01/03/2024, 1.3.24), a time of day allowed after it.
+_ANY_DATE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\S.*)?$"
 #: Distinct dates from which a categorical column of dates gets a warning.
 _DATE_LEVELS_WARNED = 20
 
 
 def _warn_of_dates(name: str, column: pd.Series) -> None:
-    """Warn of a column of mostly ISO dates, with many distinct values, that is categorical because
-    some cells are not ISO dates (all-ISO columns are datetime): as a categorical each date is a
-    level unrelated to the next day."""
+    """Warn of a column of dates, with many distinct values, that is categorical because some cells
+    are not ISO dates (all-ISO columns are datetime; 01/03/2024 could be March or January): as a
+    categorical each date is a level unrelated to the next day."""
     text = column.astype("string").str.strip()
     text = text[text.notna() & (text != "")]
-    if text.empty or not text.str.match(_ISO_DATE).mean() >= _NUMERIC_SHARE_FOR_TYPO:
+    if text.empty or not text.str.match(_ANY_DATE).mean() >= _NUMERIC_SHARE_FOR_TYPO:
         return
     levels = text.nunique()
     if levels >= _DATE_LEVELS_WARNED:
