@@ -12,6 +12,7 @@ from vaekit.errors import VaekitError
 from vaekit.runs import load_run
 from vaekit.runs.registry import kind_of_name
 from vaekit.runs.store import load_model, save_model
+from vaekit.runs.target import DEFAULT_TARGET_CLASSIFIER_WEIGHT
 
 
 def _table(rows: int, seed: int) -> pd.DataFrame:
@@ -46,6 +47,7 @@ def test_the_run_reports_its_accuracy_beside_gradient_boosting(run_dir):
     assert 0 < metrics["labelled_test_rows"] < metrics["test_rows"]
     assert metrics["target_accuracy"] > 0.8 and metrics["gradient_boosting_accuracy"] > 0.8
     assert metrics["test_log_likelihood"] < 0
+    assert load_run(run_dir).config["classifier_weight"] == DEFAULT_TARGET_CLASSIFIER_WEIGHT
 
 
 def test_predict_writes_probabilities_that_classify_held_out_rows(run_dir, capsys):

@@ -91,6 +91,7 @@ def train_tabular(
     model_class: type[VAE] = TabularVAE
     model_config: Any = TabularVAEConfig(schema=schema.to_dict(), z_dim=z_dim, hidden=hidden)
     objective = None
+    extra_config: dict[str, Any] | None = None
     if target is not None:
         from vaekit.inference import TargetColumnObjective
         from vaekit.models import TargetedTabularVAE
@@ -105,6 +106,7 @@ def train_tabular(
         model_config = targeted_config(schema, target, train_table, z_dim=z_dim, hidden=hidden)
         weight = DEFAULT_TARGET_CLASSIFIER_WEIGHT if classifier_weight is None else classifier_weight
         objective = TargetColumnObjective(classifier_weight=weight, num_particles=train_config.num_particles)
+        extra_config = {"classifier_weight": weight}
     elif classifier_weight is not None:
         raise VaekitError("--classifier-weight weighs the classifier of a --target column: name one")
 
@@ -137,6 +139,7 @@ def train_tabular(
         data=prepared.data_settings,
         fit_model=fit_model,
         resume=resume,
+        extra_config=extra_config,
     )
     if run is None:  # another rank of a distributed run
         return None
