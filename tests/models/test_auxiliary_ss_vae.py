@@ -58,21 +58,55 @@ def test_the_unlabelled_bound_is_the_exact_sum_over_classes_at_the_drawn_a_and_z
     assert torch.allclose(-loss, by_hand.mean(), atol=1e-4)
 
 
-def test_labelled_bound_scores_a_and_z_at_the_given_label():
+def test_the_labelled_bound_is_z_in_closed_form_and_a_at_its_draw():
+    """With y given: log p(x | z, y) + log p(y) - KL(q(z | a, x, y) || p(z)) + log p(a | x, z, y)
+    - log q(a | x), at the drawn a and z. A closed form at a would hold z fixed while integrating a
+    out, though z is drawn from a."""
     model, x, y = _tiny(), torch.rand(3, 1, 8, 8).round(), torch.tensor([0, 2, 3])
-    guide = poutine.trace(model.guide).get_trace(x, y)
-    model_trace = poutine.trace(poutine.replay(model.model, trace=guide)).get_trace(x, y)
-    assert model_trace.nodes["y"]["is_observed"] and torch.equal(model_trace.nodes["y"]["value"], y)
-    assert {"a", "z", "x"} <= set(model_trace.nodes)
+    objective = SemiSupervisedObjective(num_labelled=3, num_unlabelled=0)
+    pyro.set_rng_seed(5)
+    estimate = objective.labelled_elbo(model.model, model.guide, x, y)
+    pyro.set_rng_seed(5)
+    trace = poutine.trace(model.guide).get_trace(x, y)
+    a, z = trace.nodes["a"]["value"], trace.nodes["z"]["value"]
+    with torch.no_grad():
+        q_z = model.encode(x, y, a)
+        by_hand = (
+            model.decode(z, y).log_prob(x)
+            + model.label_prior().log_prob(y)
+            - torch.distributions.kl_divergence(q_z, model.prior((3,)))
+            + model.decode_aux(x, z, y).log_prob(a)
+            - model.encode_aux(x).log_prob(a)
+        )
+    assert torch.allclose(estimate.loss, -by_hand.mean(), atol=1e-4)
 
 
-def test_classification_is_stochastic_in_training_and_deterministic_in_evaluation():
-    model, x = _tiny(), torch.rand(6, 1, 8, 8)
-    model.train()
-    assert not torch.allclose(model.classify(x).logits, model.classify(x).logits)
-    model.eval()
-    assert torch.equal(model.classify(x).logits, model.classify(x).logits)
-    assert torch.equal(model.predict(x), model.classify(x).logits.argmax(-1))
+def test_predictions_are_deterministic_and_the_classification_term_draws_a():
+    model, x, y = _tiny(), torch.rand(6, 1, 8, 8), torch.arange(6) % 4
+    for mode in (model.train, model.eval):
+        mode()
+        assert torch.equal(model.classify(x).logits, model.classify(x).logits)
+        assert torch.equal(model.predict(x), model.classify(x).logits.argmax(-1))
+    first, second = model.classification_log_likelihood(x, y), model.classification_log_likelihood(x, y)
+    assert first.shape == (6,) and not torch.allclose(first, second)
+    first.sum().backward()  # reparameterized: the encoder of a learns from the classification term
+    assert model.aux_encoder_head.projection.weight.grad.abs().sum() > 0
+
+
+def test_a_config_of_the_other_story_is_refused_before_training(tmp_path):
+    from vaekit import SemiSupervisedVAEConfig, VaekitError
+
+    digits = load_image_dataset("digits")
+    with pytest.raises(VaekitError, match="built from a AuxiliarySemiSupervisedVAEConfig"):
+        train_ssvae(
+            digits,
+            SemiSupervisedVAEConfig(digits.image_shape, num_classes=10),
+            TrainConfig(epochs=1),
+            tmp_path / "run",
+            num_labels=50,
+            model_class=AuxiliarySemiSupervisedVAE,
+        )
+    assert not (tmp_path / "run").exists()
 
 
 def test_the_config_refuses_an_empty_auxiliary_latent():
@@ -129,7 +163,13 @@ def test_the_command_line_trains_samples_and_evaluates_the_adgm(tmp_path):
     assert main(["evaluate", str(out), "--iw-samples", "5", "--iw-examples", "20"]) == 0
 
 
-def test_aux_dim_without_the_adgm_is_refused_before_writing(tmp_path, capsys):
+def test_aux_dim_without_the_adgm_is_refused_before_loading_any_data(tmp_path, capsys, monkeypatch):
+    from vaekit.runs.kinds.semi_supervised import SemiSupervisedKind
+
+    def no_loading(*_args, **_kwargs):
+        raise AssertionError("the data was loaded before the flags were checked")
+
+    monkeypatch.setattr(SemiSupervisedKind, "load_data", no_loading)
     out = tmp_path / "run"
     code = main(["train", "ssvae", "--data", "digits", "--labels", "50", "--aux-dim", "3", "--out", str(out)])
     assert code != 0 and "--model adgm" in capsys.readouterr().err

@@ -82,7 +82,9 @@ class TermwiseELBO:
     assumed not to subsample.
     analytic_kl:
         Use the closed-form KL where PyTorch has one (Normal vs Normal), as in the paper; it has
-        lower variance than the Monte Carlo estimate, which is used otherwise.
+        lower variance than the Monte Carlo estimate, which is used otherwise, and wherever the
+        closed form would not be exact: a site with a model-side mask, or one whose model
+        distribution reads a latent the guide draws after it (it may depend on this site).
     """
 
     def __init__(self, *, max_plate_nesting: int = 1, num_particles: int = 1, analytic_kl: bool = True):
@@ -133,6 +135,13 @@ class TermwiseELBO:
         log_likelihood: dict[str, torch.Tensor] = {}
         kl: dict[str, torch.Tensor] = {}
         elbo: torch.Tensor | float = 0.0
+        guide_order = {
+            name: index
+            for index, name in enumerate(
+                name for name, site in guide_trace.nodes.items() if site["type"] == "sample"
+            )
+        }
+        earlier_latents: list[str] = []
         for name, site in model_trace.nodes.items():
             if site["type"] != "sample" or site_is_subsample(site):
                 continue
@@ -150,7 +159,15 @@ class TermwiseELBO:
                     "use an enumerating ELBO for discrete latents"
                 )
             # The closed form covers the guide's scale and mask; a model-side mask needs the Monte Carlo form.
-            use_closed_form = self.analytic_kl and site["mask"] is None
+            # It is also exact only if the model's distribution here is fixed once the guide has drawn
+            # this site: every latent it may depend on (those before it in the story) must be drawn
+            # before it by the guide too. Otherwise (an auxiliary a, whose p(a | z) reads a z the guide
+            # draws from a) the closed form would integrate a out while holding z fixed.
+            parents_drawn_first = all(
+                guide_order.get(parent, -1) < guide_order[name] for parent in earlier_latents
+            )
+            earlier_latents.append(name)
+            use_closed_form = self.analytic_kl and site["mask"] is None and parents_drawn_first
             divergence = _analytic_kl(guide_site["fn"], site["fn"]) if use_closed_form else None
             if divergence is not None:
                 term = scale_and_mask(divergence, guide_site["scale"], guide_site["mask"]).sum()

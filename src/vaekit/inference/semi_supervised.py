@@ -39,6 +39,12 @@ def resolve_alpha(
     return float(alpha)
 
 
+def _classification_log_likelihood(vae: VAE, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """log q(y | x) per labelled example: the model's own estimate where it has one."""
+    estimate = getattr(vae, "classification_log_likelihood", None)
+    return estimate(x, y) if estimate is not None else vae.classify(x).log_prob(y)
+
+
 class SemiSupervisedObjective(Objective):
     """J^alpha = sum_labelled ELBO(x, y) + sum_unlabelled ELBO(x) + alpha * E_labelled[log q(y | x)].
 
@@ -58,7 +64,9 @@ class SemiSupervisedObjective(Objective):
       :data:`MIN_DEFAULT_ALPHA_PER_EXAMPLE` per example (see :func:`resolve_alpha`).
 
     The model must take ``(x, y=None)`` and expose ``classify(x)`` returning q(y | x), as
-    :class:`~vaekit.models.SemiSupervisedVAE` does.
+    :class:`~vaekit.models.SemiSupervisedVAE` does; a model whose classifier reads a latent of its
+    own (the auxiliary a of :class:`~vaekit.models.AuxiliarySemiSupervisedVAE`) estimates the term
+    itself with ``classification_log_likelihood(x, y)``.
 
     Training batches are mappings with ``"labelled"`` and/or ``"unlabelled"`` entries; validation
     batches are ``(x, y)``, scored without their labels (the ELBO with y summed out, which needs
@@ -106,7 +114,7 @@ class SemiSupervisedObjective(Objective):
         if "labelled" in batch:
             x, y = batch["labelled"]
             estimate = self.labelled_elbo(vae.model, vae.guide, x, y)
-            log_q = vae.classify(x).log_prob(y)
+            log_q = _classification_log_likelihood(vae, x, y)
             share = self.num_labelled / total
             loss = loss + share * estimate.loss - self.alpha / total * log_q.mean()
             elbo = elbo + share * estimate.elbo

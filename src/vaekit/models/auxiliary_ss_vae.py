@@ -52,50 +52,73 @@ class AuxiliarySemiSupervisedVAE(SemiSupervisedVAE):
 
     Amortized posterior::
 
-        a ~ Normal(P_qa(f_qa(x)))                 # q(a | x)
-        y ~ Categorical(P_y(f_y(x, a)))           # the classifier q(y | a, x); only when y is latent
-        z ~ Normal(P_z(f_z(x, y, a)))             # q(z | a, x, y)
+        a ~ Normal(P_qa(f_qa(h(x))))              # q(a | x)
+        y ~ Categorical(P_y(f_y(h(x), a)))        # the classifier q(y | a, x); only when y is latent
+        z ~ Normal(P_z(f_z(h(x), y, a)))          # q(z | a, x, y)
 
-    Marginalising a gives q(y, z | x) = E_q(a|x)[q(y | a, x) q(z | a, x, y)], a mixture richer
-    than M2's, while p(x, y, z) is M2's: the bound stays a bound on the same log p(x). The
-    classifier q(y | x) is E_q(a|x)[q(y | a, x)]: in training one draw of a (the classification
-    term's estimate), in evaluation the mean of q(a | x) (deterministic predictions).
+    ``h`` is the encoder's body over the image (flattened pixels for ``"mlp"``, the conv or row-wise
+    recurrent body otherwise), computed once per image and read by all three. Marginalising a gives
+    q(y, z | x) = E_q(a|x)[q(y | a, x) q(z | a, x, y)], a mixture richer than M2's, while
+    p(x, y, z) is M2's: the bound stays a bound on the same log p(x).
+
+    The classification term of the objective is E_q(a|x)[log q(y | a, x)], estimated with one draw
+    of a (:meth:`classification_log_likelihood`); :meth:`classify`, which predictions and the
+    reported accuracies use, reads q(y | a, x) at the mean of q(a | x), so it is deterministic.
     """
+
+    config: AuxiliarySemiSupervisedVAEConfig
+    config_class = AuxiliarySemiSupervisedVAEConfig
 
     def __init__(self, config: AuxiliarySemiSupervisedVAEConfig) -> None:
         super().__init__(config)
         classes, hidden = config.num_classes, config.hidden
         features = self.z_encoder_body.input_layer.in_features
-        # q(a | x) reads the same features of x as q(z | ...); the classifier reads x and a.
+        # M2's own classifier body over x is replaced by one over h(x) and a.
+        self.classifier_body = ConditionalMLP(features, config.aux_dim, hidden)
+        self.classifier_head = CategoricalHead(self.classifier_body.out_features, classes)
         self.aux_encoder_body = MLP(features, hidden[:1])
         self.aux_encoder_head = NormalHead(self.aux_encoder_body.out_features, (config.aux_dim,))
-        self.classifier_body = ConditionalMLP(features, config.aux_dim, hidden[:1])
-        self.classifier_head = CategoricalHead(self.classifier_body.out_features, classes)
         self.z_encoder_body = ConditionalMLP(features, classes + config.aux_dim, hidden[:1])
-        pixels = math.prod(config.image_shape)
-        self.aux_decoder_body = ConditionalMLP(pixels, config.z_dim + classes, hidden[:1])
+        self.aux_decoder_body = ConditionalMLP(
+            math.prod(config.image_shape), config.z_dim + classes, hidden[:1]
+        )
         self.aux_decoder_head = NormalHead(self.aux_decoder_body.out_features, (config.aux_dim,))
+
+    def _aux_posterior(self, features: torch.Tensor) -> dist.Independent:
+        return self.aux_encoder_head(self.aux_encoder_body(features))
+
+    def _label_posterior(self, features: torch.Tensor, a: torch.Tensor) -> dist.Categorical:
+        return self.classifier_head(self.classifier_body(features, a))
+
+    def _z_posterior(self, features: torch.Tensor, y: torch.Tensor, a: torch.Tensor) -> dist.Independent:
+        return self.z_encoder_head(self.z_encoder_body(features, _broadcast_cat(self._one_hot(y), a)))
 
     def encode_aux(self, x: torch.Tensor) -> dist.Independent:
         """q(a | x)."""
-        return self.aux_encoder_head(self.aux_encoder_body(self.z_features(x)))
+        return self._aux_posterior(self.z_features(x))
 
     def classify_given(self, x: torch.Tensor, a: torch.Tensor) -> dist.Categorical:
         """q(y | a, x)."""
-        return self.classifier_head(self.classifier_body(self.z_features(x), a))
+        return self._label_posterior(self.z_features(x), a)
 
     def classify(self, x: torch.Tensor) -> dist.Categorical:
-        """q(y | x): q(y | a, x) at one draw of q(a | x) in training mode, at its mean otherwise."""
-        q_a = self.encode_aux(x)
-        a = q_a.rsample() if self.training else q_a.mean
-        return self.classify_given(x, a)
+        """q(y | a, x) at the mean of q(a | x): the deterministic classifier predictions use."""
+        features = self.z_features(x)
+        return self._label_posterior(features, self._aux_posterior(features).mean)
+
+    def classification_log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """log q(y | a, x) at one reparameterized draw of q(a | x): an unbiased estimate of the
+        classification term E_q(a|x)[log q(y | a, x)] per example."""
+        features = self.z_features(x)
+        a = self._aux_posterior(features).rsample()
+        return self._label_posterior(features, a).log_prob(y)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None = None) -> dist.Independent:
-        """q(z | a, x, y); without ``a``, the mean of q(a | x)."""
+        """q(z | a, x, y); without ``a``, at the mean of q(a | x)."""
         features = self.z_features(x)
         if a is None:
-            a = self.aux_encoder_head(self.aux_encoder_body(features)).mean
-        return self.z_encoder_head(self.z_encoder_body(features, _broadcast_cat(self._one_hot(y), a)))
+            a = self._aux_posterior(features).mean
+        return self._z_posterior(features, y, a)
 
     def decode_aux(self, x: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> dist.Independent:
         """p(a | x, z, y)."""
@@ -122,8 +145,9 @@ class AuxiliarySemiSupervisedVAE(SemiSupervisedVAE):
         """Amortized posterior: a, then the classifier for an unobserved y, then z."""
         if x is None:
             raise ValueError("the guide needs data x")
+        features = self.z_features(x)
         with pyro.plate("data", x.shape[0]):
-            a = pyro.sample("a", self.encode_aux(x))
+            a = pyro.sample("a", self._aux_posterior(features))
             if y is None:
-                y = pyro.sample("y", self.classify_given(x, a), infer={"enumerate": "parallel"})
-            pyro.sample("z", self.encode(x, y, a))
+                y = pyro.sample("y", self._label_posterior(features, a), infer={"enumerate": "parallel"})
+            pyro.sample("z", self._z_posterior(features, y, a))

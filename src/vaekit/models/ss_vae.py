@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pyro
 import pyro.distributions as dist
@@ -82,6 +82,9 @@ class SemiSupervisedVAE(VAE):
     (``TraceEnum_ELBO``) sums over the classes exactly instead of sampling them. The label is
     an integer class index.
     """
+
+    #: The config class this model is built from (a story's subclass names its own).
+    config_class: ClassVar[type[SemiSupervisedVAEConfig]] = SemiSupervisedVAEConfig
 
     def __init__(self, config: SemiSupervisedVAEConfig) -> None:
         super().__init__()

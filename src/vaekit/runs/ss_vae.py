@@ -199,6 +199,11 @@ def train_ssvae(
     run: only rank 0 writes the run folder and evaluates.
     """
 
+    if type(model_config) is not model_class.config_class:
+        raise VaekitError(
+            f"a {model_class.__name__} is built from a {model_class.config_class.__name__}, "
+            f"not a {type(model_config).__name__}"
+        )
     check_image_shape(model_config.image_shape, dataset)
     if model_config.num_classes != dataset.num_classes:
         raise VaekitError(f"the model has {model_config.num_classes} classes, the data {dataset.num_classes}")

@@ -115,6 +115,10 @@ class SemiSupervisedKind(ImageKind):
         from vaekit.runs.ss_vae import check_label_budget, train_ssvae
 
         args = request.args
+        model_class, config_class = SEMI_SUPERVISED_STORIES[args.model]
+        story_fields = {"aux_dim": args.aux_dim} if args.aux_dim is not None else {}
+        if story_fields and model_class is SemiSupervisedVAE:
+            raise VaekitError("--aux-dim sizes adgm's auxiliary latent: give it with --model adgm")
         if args.epochs is None:
             args.epochs = ssvae_default_epochs(args.encoder)
         if args.objective != "elbo":
@@ -123,10 +127,6 @@ class SemiSupervisedKind(ImageKind):
             )
         train_config = self.train_config(args)
         dataset, data_settings = self.load_data(args)
-        model_class, config_class = SEMI_SUPERVISED_STORIES[args.model]
-        story_fields = {"aux_dim": args.aux_dim} if args.aux_dim is not None else {}
-        if story_fields and model_class is SemiSupervisedVAE:
-            raise VaekitError("--aux-dim sizes adgm's auxiliary latent: give it with --model adgm")
         model_config = self.model_config(
             args, dataset, config_class=config_class, num_classes=dataset.num_classes, **story_fields
         )
