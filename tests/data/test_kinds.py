@@ -33,7 +33,7 @@ from vaekit.schema import FAMILIES, KINDS, family_declaration
 EXAMPLES = {
     "real": [-1.5, 2.25, None, 0.0, 3.5],
     "positive": [0.5, 2.25, None, 7.0, 1.5],
-    "count": [0, 3, None, 12, 1],
+    "count": [0, 3, None, 2, 1],  # variance about the mean: a Poisson's
     "binary": ["yes", "no", None, "no", "yes"],
     "categorical": ["red", "green", None, "blue", "red"],
     # Few values, each seen 5 times or more: levels.
@@ -191,6 +191,20 @@ def test_few_valued_numbers_are_ordinal_and_decode_only_to_their_own_values():
     # Whatever code a model draws, the value is one of the seen ones, as an integer.
     decoded = decode_table(schema.__class__((spec,)), np.arange(-2, 9, dtype=float)[:, None])["term"]
     assert decoded.dtype.kind == "i" and set(decoded) <= {6, 12, 24, 36, 48, 60}
+
+
+def test_over_dispersed_counts_get_a_negative_binomial_that_a_schema_can_override():
+    """Issue 16: visits to a doctor (mostly 0-3, a few of 30 and more) were all Poisson, whose
+    variance is its mean."""
+    rng = np.random.default_rng(0)
+    visits = rng.negative_binomial(1, 0.2, size=500)  # mean 4, variance 20
+    calm = rng.poisson(4, size=500)
+    table = pd.DataFrame({"visits": visits, "calm": calm})
+    schema = infer_schema(table)
+    assert schema["visits"].family == "negative_binomial" and schema["calm"].family == "poisson"
+    assert "negative_binomial" in schema.describe()
+    declared = infer_schema(table, {"visits": {"kind": "count", "family": "poisson"}})
+    assert declared["visits"].family == "poisson"
 
 
 def test_few_values_without_enough_repeats_stay_a_count_and_ordinal_can_be_overridden():

@@ -175,6 +175,11 @@ class ColumnKind(ABC):
         """Warn of what inference may have got wrong about a column inferred to be of this kind."""
         return None  # most kinds have nothing to warn of
 
+    def infer_family(self, column: pd.Series) -> str:
+        """The family that fits a column inferred to be of this kind, from its values; ``""`` for
+        the kind's default (most kinds have one family, or choose by declaration only)."""
+        return ""
+
     @abstractmethod
     def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
         """``spec`` with what training data teach (levels, centre, spread), every cell validated."""
@@ -301,6 +306,14 @@ class PositiveKind(NumberKind):
         return np.log(values[values > 0])
 
 
+#: Counts whose variance is more than this many times their mean are inferred over-dispersed and get
+#: a negative binomial instead of a Poisson (whose variance is its mean); chosen on held-out rows
+#: of real count tables (README, "Over-dispersed counts").
+OVERDISPERSED_RATIO = 2.0
+#: Present values a count column needs before its dispersion is read (fewer tell too little).
+OVERDISPERSED_MIN_VALUES = 20
+
+
 class CountKind(NumberKind):
     """Whole numbers >= 0 up to :data:`MAX_COUNT`, modelled on the scale of ``log(1 + x)``."""
 
@@ -326,6 +339,15 @@ class CountKind(NumberKind):
 
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
         return np.round(super().decode(spec, values)).astype(np.int64)
+
+    def infer_family(self, column: pd.Series) -> str:
+        """A negative binomial for counts whose variance is above :data:`OVERDISPERSED_RATIO`
+        times their mean (a Poisson's equals its mean), read from at least
+        :data:`OVERDISPERSED_MIN_VALUES` values; the Poisson otherwise."""
+        values = pd.to_numeric(column, errors="coerce").dropna()
+        if len(values) >= OVERDISPERSED_MIN_VALUES and values.var() > OVERDISPERSED_RATIO * values.mean():
+            return "negative_binomial"
+        return ""
 
 
 class LevelKind(ColumnKind):

@@ -282,8 +282,9 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, Any]]
         if name in overrides:
             columns.append(_declared_spec(str(name), overrides[name]))
         else:
-            columns.append(ColumnSpec(str(name), _infer_kind(str(name), table[name])))
-            kind_named(columns[-1].kind).check_inferred(str(name), table[name])
+            kind = kind_named(_infer_kind(str(name), table[name]))
+            columns.append(ColumnSpec(str(name), kind.name, kind.infer_family(table[name])))
+            kind.check_inferred(str(name), table[name])
     return Schema(tuple(columns), tuple(identifiers))
 
 
