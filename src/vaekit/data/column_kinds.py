@@ -308,7 +308,7 @@ class PositiveKind(NumberKind):
 
 #: Counts whose variance is more than this many times their mean are inferred over-dispersed and get
 #: a negative binomial instead of a Poisson (whose variance is its mean); chosen on held-out rows
-#: of real count tables (README, "Over-dispersed counts").
+#: of real count tables (README, the *count* entry of schema inference; benchmarks/count_families.py).
 OVERDISPERSED_RATIO = 2.0
 #: Present values a count column needs before its dispersion is read (fewer tell too little).
 OVERDISPERSED_MIN_VALUES = 20
