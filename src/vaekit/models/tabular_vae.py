@@ -57,7 +57,7 @@ class TabularVAE(VAE):
 
     Columns of one family share a site whose parameters come from one head, batched over the
     columns, so a training step has no Python loop over columns, only over the families
-    (:mod:`vaekit.models.families`; seven are built in). Parameters are in the columns' original
+    (:mod:`vaekit.models.families`; ten are built in). Parameters are in the columns' original
     units: the heads work in standardised units and each family maps them back (a real column's
     loc is ``center + spread * loc``).
 
