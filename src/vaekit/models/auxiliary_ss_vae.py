@@ -125,19 +125,9 @@ class AuxiliarySemiSupervisedVAE(SemiSupervisedVAE):
         flat = x.flatten(start_dim=-3)
         return self.aux_decoder_head(self.aux_decoder_body(flat, _broadcast_cat(z, self._one_hot(y))))
 
-    def model(
-        self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, *, num_samples: int | None = None
-    ) -> None:
-        """Generative story; a is scored only given data (it is a device of inference, not of x)."""
-        batch_size = x.shape[0] if x is not None else (y.shape[0] if y is not None else num_samples)
-        if batch_size is None:
-            raise ValueError("model() needs data x, labels y or num_samples")
-        with pyro.plate("data", batch_size):
-            z = pyro.sample("z", self.prior((batch_size,)))
-            y = pyro.sample("y", self.label_prior(), obs=y)
-            pyro.sample("x", self.decode(z, y), obs=x)
-            if x is not None:
-                pyro.sample("a", self.decode_aux(x, z, y))
+    def sites_given_data(self, x: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> None:
+        """a ~ p(a | x, z, y), scored only given data (it is a device of inference, not of x)."""
+        pyro.sample("a", self.decode_aux(x, z, y))
 
     def guide(
         self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, *, num_samples: int | None = None

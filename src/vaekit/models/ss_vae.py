@@ -141,6 +141,12 @@ class SemiSupervisedVAE(VAE):
             z = pyro.sample("z", self.prior((batch_size,)))
             y = pyro.sample("y", self.label_prior(), obs=y)
             pyro.sample("x", self.decode(z, y), obs=x)
+            if x is not None:
+                self.sites_given_data(x, z, y)
+
+    def sites_given_data(self, x: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> None:
+        """Sample sites a story adds, in the data plate, once the image is given: none in M2 (the
+        auxiliary a of :class:`~vaekit.models.AuxiliarySemiSupervisedVAE`)."""
 
     def guide(
         self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, *, num_samples: int | None = None
