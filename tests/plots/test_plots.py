@@ -479,6 +479,14 @@ def test_table_figures_bound_their_work_by_what_they_show() -> None:
     wide = pd.DataFrame({f"c{j}": rng.normal(size=20) for j in range(MAX_PANELS + 10)})
     figure = vaekit.plots.column_marginals(wide, wide, kinds=dict.fromkeys(wide.columns, "real"))
     assert len(figure.axes) == MAX_PANELS and "10 more not drawn" in figure._suptitle.get_text()
+    shifted = wide + np.where(wide.columns.isin(["c3", "c37"]), 5.0, 0.0)  # two columns the model misses
+    distances = {name: float(shifted[name].mean() > 2) for name in wide.columns}
+    figure = vaekit.plots.column_marginals(
+        wide, shifted, kinds=dict.fromkeys(wide.columns, "real"), distances=distances
+    )
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles[:3] == ["c3 (real, KS 1.00)", "c37 (real, KS 1.00)", "c0 (real, KS 0.00)"]  # worst first
+    assert "the 30 worst-fitting columns (10 more not drawn)" in figure._suptitle.get_text()
     levels = pd.DataFrame({"t": ["x" * 100_000] * 5 + [f"level {k}" for k in range(200)]})
     figure = vaekit.plots.column_marginals(levels, levels, kinds={"t": "categorical"}, with_levels={"t"})
     labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]

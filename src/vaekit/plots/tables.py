@@ -18,7 +18,8 @@ __all__ = ["MAX_LEVELS_SHOWN", "MAX_PANELS", "MAX_POINTS", "column_marginals", "
 
 _DATA_COLOUR, _MODEL_COLOUR = "tab:blue", "tab:orange"
 #: The work of each figure is bounded by what it can show, whatever the size of the table:
-#: panels of :func:`column_marginals` (the first columns; the title says how many are left out),
+#: panels of :func:`column_marginals` (the worst-fitting columns, or the first; the title says how
+#: many are left out),
 MAX_PANELS = 30
 #: bars per categorical panel (the most frequent levels), with tick labels cut to this many characters,
 MAX_LEVELS_SHOWN = 30
@@ -46,11 +47,17 @@ def column_marginals(
     kinds: Mapping[str, str],
     with_levels: Collection[str] = (),
     title: str | None = None,
+    distances: Mapping[str, float | None] | None = None,
 ) -> Figure:
     """One panel per column: a histogram of data and model values (numeric), or bars of level shares.
 
     At most :data:`MAX_PANELS` columns are drawn (the title says how many more there are), and at
     most :data:`MAX_LEVELS_SHOWN` levels per column, the most frequent in data and model together.
+    With ``distances`` (each column's distance between data and model: Kolmogorov-Smirnov for
+    numbers, total variation for levels, as
+    :func:`vaekit.evaluation.synthetic_quality.column_distance` gives them)
+    the worst-fitting columns are drawn first, each panel's title saying its distance: on a wide
+    table the panels drawn are those a reader most needs to see.
 
     Parameters
     ----------
@@ -65,6 +72,9 @@ def column_marginals(
     columns = list(kinds)
     if not columns:
         raise ValueError("no columns to plot")
+    if distances is not None:
+        # Worst first; ties keep the table's order, and columns without a distance come last.
+        columns = sorted(columns, key=lambda name: 1.0 if distances.get(name) is None else -distances[name])
     left_out = len(columns) - MAX_PANELS
     columns = columns[:MAX_PANELS]
     ncols = min(3, len(columns))
@@ -95,11 +105,14 @@ def column_marginals(
                 b.to_numpy(float), bins=bins, density=True, color=_MODEL_COLOUR, alpha=0.55, label="model"
             )
             ax.set_ylabel("density")
-        ax.set_title(f"{_label(str(name))} ({kinds[name]})", fontsize=10)
+        distance = None if distances is None else distances.get(name)
+        said = "" if distance is None else f", {'TV' if name in with_levels else 'KS'} {distance:.2f}"
+        ax.set_title(f"{_label(str(name))} ({kinds[name]}{said})", fontsize=10)
         if position == 0:
             ax.legend(fontsize=8)
     if left_out > 0:
-        title = f"{title + ': ' if title else ''}the first {MAX_PANELS} columns ({left_out} more not drawn)"
+        which = f"{MAX_PANELS} worst-fitting" if distances is not None else f"first {MAX_PANELS}"
+        title = f"{title + ': ' if title else ''}the {which} columns ({left_out} more not drawn)"
     if title:
         figure.suptitle(title)
     return figure
