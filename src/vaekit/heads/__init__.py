@@ -15,6 +15,7 @@ from vaekit.heads.families import NegativeBinomialHead as NegativeBinomialHead
 from vaekit.heads.families import NormalHead as NormalHead
 from vaekit.heads.families import PoissonHead as PoissonHead
 from vaekit.heads.families import ZeroInflatedLogNormalHead as ZeroInflatedLogNormalHead
+from vaekit.heads.families import ZeroInflatedNegativeBinomialHead as ZeroInflatedNegativeBinomialHead
 
 __all__ = [
     "DistributionHead",
@@ -26,4 +27,5 @@ __all__ = [
     "NormalHead",
     "PoissonHead",
     "ZeroInflatedLogNormalHead",
+    "ZeroInflatedNegativeBinomialHead",
 ]

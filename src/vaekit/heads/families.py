@@ -46,6 +46,22 @@ class ZeroInflatedLogNormalHead(DistributionHead):
         return ZeroInflatedLogNormal(gate_logits, loc, scale)
 
 
+class ZeroInflatedNegativeBinomialHead(DistributionHead):
+    """A negative binomial with extra zeros (Pyro's ``ZeroInflatedNegativeBinomial``): gate_logits
+    (the log-odds of a structural zero) and logits in R, total_count in R+."""
+
+    param_constraints = {
+        "gate_logits": constraints.real,
+        "total_count": _POSITIVE,
+        "logits": constraints.real,
+    }
+
+    def make_distribution(
+        self, gate_logits: torch.Tensor, total_count: torch.Tensor, logits: torch.Tensor
+    ) -> dist.ZeroInflatedNegativeBinomial:
+        return dist.ZeroInflatedNegativeBinomial(total_count, logits=logits, gate_logits=gate_logits)
+
+
 class BernoulliHead(DistributionHead):
     """Bernoulli(logits): logits in R, which keeps the log-likelihood numerically stable.
 

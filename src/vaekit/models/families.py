@@ -53,6 +53,7 @@ from vaekit.heads import (
     NormalHead,
     PoissonHead,
     ZeroInflatedLogNormalHead,
+    ZeroInflatedNegativeBinomialHead,
 )
 from vaekit.schema import ColumnSpec, FamilyDeclaration, Schema, declare_family, withdraw_family
 
@@ -256,6 +257,24 @@ class NegativeBinomialFamily(_Log1pScale, ScalarFamily):
         return dist.NegativeBinomial(params["total_count"], logits=params["logits"] + constants["center"])
 
 
+class ZeroInflatedNegativeBinomialFamily(_Log1pScale, ScalarFamily):
+    """Counts with more zeros than a negative binomial gives (visits of people who never go, debts
+    of people who never borrow): a structural zero with probability sigmoid(gate_logits), otherwise
+    NegativeBinomial(total_count, logits + center)."""
+
+    name, kind, safe_fill = "zero_inflated_negative_binomial", "count", 0.0
+
+    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
+        return ZeroInflatedNegativeBinomialHead(in_features, (len(columns),))
+
+    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
+        return dist.ZeroInflatedNegativeBinomial(
+            params["total_count"],
+            logits=params["logits"] + constants["center"],
+            gate_logits=params["gate_logits"],
+        )
+
+
 def _most_frequent(draws: torch.Tensor) -> torch.Tensor:
     return torch.mode(draws, dim=0).values
 
@@ -443,5 +462,6 @@ for _family in (
     OrdinalFamily(),
     ZeroLogNormalFamily(),
     DateTimeFamily(),
+    ZeroInflatedNegativeBinomialFamily(),  # last: the families before keep their sites' order
 ):
     register_family(_family)
