@@ -38,7 +38,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        epochs: int = TABULAR_DEFAULTS["epochs"],
+        epochs: int | None = None,
         z_dim: int = TABULAR_DEFAULTS["z_dim"],
         hidden: Sequence[int] = TABULAR_DEFAULTS["hidden"],
         batch_size: int = TABULAR_DEFAULTS["batch_size"],

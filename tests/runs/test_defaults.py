@@ -51,7 +51,9 @@ def test_the_command_without_epochs_trains_the_budget_says_so_and_records_it(tmp
     run_dir = tmp_path / "run"
     assert main(["train", "tabular", "--csv", str(path), "--iw-samples", "5", "--no-progress",
                  "--out", str(run_dir)]) == 0  # fmt: skip
-    assert "epochs: 2 (7 steps of 128 rows an epoch, 14 steps in all" in capsys.readouterr().err
+    assert "epochs: 2 (7 steps of 128 rows an epoch, 14 steps in all: the default aims at about 14 steps" in (
+        capsys.readouterr().err
+    )
     assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 2
     # --resume repeats the command with the epochs it chose, not a new choice
     assert json.loads((run_dir / "command.json").read_text())["arguments"]["epochs"] == 2

@@ -9,6 +9,7 @@ the folder too, and :meth:`TabularModel.load` reads back a folder either of them
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import shutil
@@ -27,7 +28,14 @@ from vaekit.runs.defaults import TABULAR_DEFAULTS, default_train_config
 from vaekit.runs.folder import LOCK, PREVIOUS, TABLE_FILE
 from vaekit.runs.store import Run, load_run
 from vaekit.runs.table_sources import CsvTable
-from vaekit.runs.tabular import encode_rows, impute_rows, sample_rows, score_rows, train_tabular
+from vaekit.runs.tabular import (
+    default_epochs,
+    encode_rows,
+    impute_rows,
+    sample_rows,
+    score_rows,
+    train_tabular,
+)
 
 #: Importance samples per row for the test metrics of a fit and for :meth:`TabularModel.score`: fewer
 #: than the command line's 1,000, since a DataFrame fit is often one of many (cross-validation).
@@ -68,7 +76,7 @@ class TabularModel:
         cls,
         table: pd.DataFrame,
         *,
-        epochs: int = TABULAR_DEFAULTS["epochs"],
+        epochs: int | None = None,
         z_dim: int = TABULAR_DEFAULTS["z_dim"],
         hidden: Sequence[int] = TABULAR_DEFAULTS["hidden"],
         batch_size: int = TABULAR_DEFAULTS["batch_size"],
@@ -82,7 +90,9 @@ class TabularModel:
         As ``vaekit train tabular --csv`` does: column kinds are inferred (``schema`` overrides
         them, as a schema file's content: ``{"age": "count"}``), a seeded tenth of the rows is held
         out for the test metrics and the rest trains the model, with the command's defaults but for
-        the arguments given. ``run_dir`` names a new or empty folder to write the run to (a temporary
+        the arguments given (``epochs=None``: as many as give about
+        :data:`~vaekit.runs.defaults.TABULAR_STEP_BUDGET` steps, at most 600). ``run_dir``
+        names a new or empty folder to write the run to (a temporary
         one when ``None``).
         """
         _check_frame(table)
@@ -100,13 +110,18 @@ class TabularModel:
         with contextlib.ExitStack() as stack:
             if not progress:
                 stack.enter_context(_quiet_lightning())
+            overrides = dict(schema) if schema is not None else None
+            prepared = CsvTable(str(data_file.resolve()), seed).prepare(overrides)
+            train_config = default_train_config(batch_size=batch_size, seed=seed, progress_bar=progress)
+            if epochs is None:
+                epochs = default_epochs(prepared, train_config)
             run = train_tabular(
-                CsvTable(str(data_file.resolve()), seed),
-                default_train_config(epochs=epochs, batch_size=batch_size, seed=seed, progress_bar=progress),
+                prepared,
+                dataclasses.replace(train_config, epochs=epochs),
                 folder,
                 z_dim=z_dim,
                 hidden=tuple(hidden),
-                overrides=dict(schema) if schema is not None else None,
+                overrides=overrides,
                 iw_samples=FRAME_IW_SAMPLES,
                 figures=False,
                 progress=progress,

@@ -13,6 +13,7 @@ registered by the name ``config.json`` stores under ``data.dataset``:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -68,6 +69,11 @@ class PreparedTable:
             rows.observed[val_index],
         )
 
+    def steps_per_epoch(self, train_config: TrainConfig) -> int:
+        """Optimiser steps in one epoch of training with ``train_config`` (the last batch may be short)."""
+        train_index, _ = split_train_val(len(self.train_rows), train_config.val_fraction, train_config.seed)
+        return max(1, math.ceil(len(train_index) / train_config.batch_size))
+
 
 @dataclass(frozen=True)
 class PreparedStream:
@@ -89,6 +95,11 @@ class PreparedStream:
     def training_data(self, train_config: TrainConfig) -> tuple[Any, Any]:
         """The loaders that stream the training and validation rows in shuffled batches."""
         return self.source.loaders(self, train_config)
+
+    def steps_per_epoch(self, train_config: TrainConfig) -> int:
+        """Optimiser steps in one epoch of training with ``train_config``: the stream's batches."""
+        train, _ = self.training_data(train_config)
+        return max(1, len(train))
 
 
 class TableSource(ABC):

@@ -19,9 +19,11 @@ from vaekit.errors import TrainingDivergedError, VaekitError, VaekitWarning
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig
+from vaekit.runs import defaults
 from vaekit.runs.conditions import Condition, check_consistent, parse_condition
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config
+from vaekit.runs.defaults import tabular_default_epochs
 from vaekit.runs.store import Run, load_run, progress_bar, unused_name
 from vaekit.runs.table_sources import SEED_ROWS as SEED_ROWS
 from vaekit.runs.table_sources import CsvTable as CsvTable
@@ -44,6 +46,25 @@ def tabular_data(config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The training and test tables a run was (or is to be) trained and evaluated on."""
     schema = config.get("model_config", {}).get("schema")
     return table_source(config["data"]).tables(Schema.from_dict(schema) if schema is not None else None)
+
+
+def default_epochs(prepared: PreparedTable | PreparedStream, train_config: TrainConfig) -> int:
+    """The epochs a run on ``prepared`` trains when none are given: about
+    :data:`~vaekit.runs.defaults.TABULAR_STEP_BUDGET` steps of ``train_config``'s batches, at most
+    :data:`~vaekit.runs.defaults.TABULAR_MAX_EPOCHS`
+    (:func:`~vaekit.runs.defaults.tabular_default_epochs`)."""
+    return tabular_default_epochs(prepared.steps_per_epoch(train_config))
+
+
+def describe_default_epochs(prepared: PreparedTable | PreparedStream, train_config: TrainConfig) -> str:
+    """One line that says the epochs chosen for ``prepared`` and why, for the command to print."""
+    steps = prepared.steps_per_epoch(train_config)
+    epochs = tabular_default_epochs(steps)
+    return (
+        f"epochs: {epochs} ({steps} steps of {train_config.batch_size} rows an epoch, {epochs * steps} "
+        f"steps in all: the default aims at about {defaults.TABULAR_STEP_BUDGET:,} steps, at most "
+        f"{defaults.TABULAR_MAX_EPOCHS} epochs; --epochs N to change)"
+    )
 
 
 def train_tabular(
@@ -495,6 +516,7 @@ def write_tabular_figures(
     """Per-column marginals and a pairwise scatter, data beside model; x3 against x2 for the seed data."""
     from vaekit import plots
     from vaekit.data.tabular import kind_named
+    from vaekit.evaluation.synthetic_quality import CATEGORY, NUMBER, column_distance
 
     train, test = tables or tabular_data(run.config)
     if len(test) == 0:
@@ -509,12 +531,18 @@ def write_tabular_figures(
         if not kind.has_levels:
             real[spec.name] = kind.as_numbers(spec, real[spec.name])
             synthetic[spec.name] = kind.as_numbers(spec, synthetic[spec.name])
+    with_levels = {c.name for c in schema.columns if kind_named(c.kind).has_levels}
+    distances = {  # so that the figure draws the worst-fitting columns first
+        name: column_distance(real[name], synthetic[name], CATEGORY if name in with_levels else NUMBER)
+        for name in schema.names
+    }
     written["marginals"] = plots.save_figure(
         plots.column_marginals(
             real,
             synthetic,
             kinds={c.name: c.kind for c in schema.columns},
-            with_levels={c.name for c in schema.columns if kind_named(c.kind).has_levels},
+            with_levels=with_levels,
+            distances=distances,
         ),
         run.figures / "marginals.png",
     )

@@ -112,7 +112,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         "--epochs",
         type=positive_int,
         default=10,
-        help="passes over the training set (10; tabular: 600; ssvae: "
+        help="passes over the training set (10; tabular: about 20,000 steps' worth, at most 600; ssvae: "
         + ", ".join(f"{epochs} with {encoder}" for encoder, epochs in SSVAE_DEFAULTS["epochs"].items())
         + ")",
     )

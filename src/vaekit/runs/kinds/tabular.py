@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,7 +13,7 @@ import torch
 
 from vaekit.errors import VaekitError
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig, TargetedTabularVAE, TargetedTabularVAEConfig
-from vaekit.runs.defaults import TABULAR_DEFAULTS
+from vaekit.runs.defaults import TABULAR_DEFAULTS, TABULAR_MAX_EPOCHS
 from vaekit.runs.kinds.flags import (
     add_training_flags,
     check_input_file,
@@ -156,7 +157,7 @@ class TabularKind(ModelKind):
             help="importance samples per row (1000)",
         )
         parser.set_defaults(
-            epochs=TABULAR_DEFAULTS["epochs"],
+            epochs=None,  # from the table's length: see train
             batch_size=TABULAR_DEFAULTS["batch_size"],
             lr_schedule=TABULAR_DEFAULTS["lr_schedule"],
             objective=None,  # TABULAR_DEFAULTS["objective"], or the ELBO with --target: see train
@@ -190,8 +191,9 @@ class TabularKind(ModelKind):
         return train_config_from(args)
 
     def train(self, request: TrainRequest) -> Run | None:
+        from vaekit._distributed import is_global_zero
         from vaekit.data.tabular import read_schema_file
-        from vaekit.runs.tabular import train_tabular
+        from vaekit.runs.tabular import default_epochs, describe_default_epochs, train_tabular
 
         args = request.args
         if args.csv is None and args.dataset is None and args.parquet is None:
@@ -200,9 +202,19 @@ class TabularKind(ModelKind):
         check_input_file(args.schema, "--schema")
         if args.parquet is not None and not Path(args.parquet).exists():
             raise VaekitError(f"--parquet {args.parquet}: no such file or folder")
+        # Without --epochs the epochs follow from the table's length, known once it is read; the
+        # other settings are checked before the table is.
+        epochs_given = args.epochs is not None
+        if not epochs_given:
+            args.epochs = TABULAR_MAX_EPOCHS
         train_config = self.train_config(args)
         overrides = read_schema_file(args.schema) if args.schema else None
         prepared = self.source_from(args).prepare(overrides)
+        if not epochs_given:
+            args.epochs = default_epochs(prepared, train_config)
+            train_config = dataclasses.replace(train_config, epochs=args.epochs)
+            if is_global_zero():
+                print(describe_default_epochs(prepared, train_config), file=sys.stderr)
         if args.target is not None:
             from vaekit.runs.target import check_target
 
