@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 RESULTS = Path(__file__).resolve().parent / "results" / "report_vs_tvae.txt"
+sys.path.insert(0, str(RESULTS.parent.parent))  # tabular_vs_sdv's helpers for SDV's two data forms
 HEADLINES = (
     ("detection_auc", "detection AUC (0.5 best)"),
     ("column_shape_distance_mean", "column shapes, mean KS/TV (0 best)"),
@@ -61,15 +62,16 @@ def tvae_rows(train: pd.DataFrame, rows: int, epochs: int | None, seed: int) -> 
     import torch
     from sdv.metadata import Metadata
     from sdv.single_table import TVAESynthesizer
+    from tabular_vs_sdv import as_sdv_data, from_sdv_data
 
     torch.manual_seed(seed)
     np.random.seed(seed)
-    metadata = Metadata.detect_from_dataframe(train)
+    metadata = Metadata.detect_from_dataframes({"table": train})
     synthesizer = TVAESynthesizer(metadata) if epochs is None else TVAESynthesizer(metadata, epochs=epochs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        synthesizer.fit(train)
-        return synthesizer.sample(num_rows=rows)
+        synthesizer.fit(as_sdv_data(train))
+        return from_sdv_data(synthesizer.sample(num_rows=rows))
 
 
 def one_split(seed: int, table: pd.DataFrame, work: Path, args: argparse.Namespace) -> dict:

