@@ -188,7 +188,14 @@ class TabularKind(ModelKind):
         # The importance-weighted bound by default; the ELBO with a target, whose label it sums out.
         if args.objective is None:
             args.objective = "elbo" if args.target is not None else TABULAR_DEFAULTS["objective"]
-        return train_config_from(args)
+        # Without --epochs the epochs follow from the table's length, known once train has read it;
+        # until then the settings hold the most a default run trains.
+        epochs = args.epochs
+        args.epochs = TABULAR_MAX_EPOCHS if epochs is None else epochs
+        try:
+            return train_config_from(args)
+        finally:
+            args.epochs = epochs
 
     def train(self, request: TrainRequest) -> Run | None:
         from vaekit._distributed import is_global_zero
@@ -202,11 +209,9 @@ class TabularKind(ModelKind):
         check_input_file(args.schema, "--schema")
         if args.parquet is not None and not Path(args.parquet).exists():
             raise VaekitError(f"--parquet {args.parquet}: no such file or folder")
-        # Without --epochs the epochs follow from the table's length, known once it is read; the
-        # other settings are checked before the table is.
+        # The settings are checked before the table is read; without --epochs the epochs follow
+        # from its length.
         epochs_given = args.epochs is not None
-        if not epochs_given:
-            args.epochs = TABULAR_MAX_EPOCHS
         train_config = self.train_config(args)
         overrides = read_schema_file(args.schema) if args.schema else None
         prepared = self.source_from(args).prepare(overrides)
