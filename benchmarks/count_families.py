@@ -51,6 +51,13 @@ def load(package: str, item: str) -> pd.DataFrame:
     return table.drop(columns=[c for c in table.columns if str(c).lower() in {"rownames", "unnamed: 0"}])
 
 
+def split(table: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded 80% of the rows to train on and the other 20% to validate on."""
+    order = np.random.default_rng(seed).permutation(len(table))
+    cut = int(0.8 * len(table))
+    return table.iloc[order[:cut]], table.iloc[order[cut:]]
+
+
 def validation_log_likelihood(
     train: pd.DataFrame, validation: pd.DataFrame, schema: dict, epochs: int, seed: int, folder: Path
 ) -> float:
@@ -105,9 +112,7 @@ def main_benchmark() -> None:
             variants = {name: value for name, value in variants.items() if name in args.variants}
             results: dict[str, list[float]] = {name: [] for name in variants}
             for seed in args.seeds:
-                order = np.random.default_rng(seed).permutation(len(table))
-                cut = int(0.8 * len(table))
-                train, validation = table.iloc[order[:cut]], table.iloc[order[cut:]]
+                train, validation = split(table, seed)
                 for name, overrides in variants.items():
                     folder = Path(scratch) / f"{item}-{seed}-{name.replace(' ', '-')}"
                     value = validation_log_likelihood(train, validation, overrides, args.epochs, seed, folder)

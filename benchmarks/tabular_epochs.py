@@ -31,6 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from count_families import load as load_rdataset  # noqa: E402
+from count_families import split  # noqa: E402
 
 from vaekit import load_run
 from vaekit.cli.main import main
@@ -89,9 +90,7 @@ def main_benchmark() -> None:
             if item not in args.tables:
                 continue
             table = load(package, item)
-            order = np.random.default_rng(args.seed).permutation(len(table))
-            cut = int(0.8 * len(table))
-            train, validation = table.iloc[order[:cut]], table.iloc[order[cut:]]
+            train, validation = split(table, args.seed)
             per_epoch = steps_per_epoch(len(train))
             print(
                 f"\n{package}/{item}: {len(train)} training rows ({per_epoch} steps an epoch), "

@@ -73,6 +73,17 @@ def tabular_default_epochs(steps_per_epoch: int) -> int:
     return max(1, min(TABULAR_MAX_EPOCHS, round(TABULAR_STEP_BUDGET / steps_per_epoch)))
 
 
+def describe_default_epochs(steps_per_epoch: int, batch_size: int) -> str:
+    """The line the command prints: the epochs :func:`tabular_default_epochs` chose, and why."""
+    epochs = tabular_default_epochs(steps_per_epoch)
+    return (
+        f"epochs: {epochs} ({steps_per_epoch} steps of {batch_size} rows an epoch, "
+        f"{epochs * steps_per_epoch} "
+        f"steps in all: the default aims at about {TABULAR_STEP_BUDGET:,} steps, at most "
+        f"{TABULAR_MAX_EPOCHS} epochs; --epochs N to change)"
+    )
+
+
 #: Draws of z per row in the default importance-weighted bound.
 TABULAR_DEFAULT_PARTICLES = 8
 

@@ -19,7 +19,6 @@ from vaekit.errors import TrainingDivergedError, VaekitError, VaekitWarning
 from vaekit.evaluation import estimate_log_likelihood
 from vaekit.inference import FitResult, TrainConfig, fit
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig
-from vaekit.runs import defaults
 from vaekit.runs.conditions import Condition, check_consistent, parse_condition
 from vaekit.runs.defaults import TABULAR_DEFAULTS as TABULAR_DEFAULTS
 from vaekit.runs.defaults import default_train_config as default_train_config
@@ -54,17 +53,6 @@ def default_epochs(prepared: PreparedTable | PreparedStream, train_config: Train
     :data:`~vaekit.runs.defaults.TABULAR_MAX_EPOCHS`
     (:func:`~vaekit.runs.defaults.tabular_default_epochs`)."""
     return tabular_default_epochs(prepared.steps_per_epoch(train_config))
-
-
-def describe_default_epochs(prepared: PreparedTable | PreparedStream, train_config: TrainConfig) -> str:
-    """One line that says the epochs chosen for ``prepared`` and why, for the command to print."""
-    steps = prepared.steps_per_epoch(train_config)
-    epochs = tabular_default_epochs(steps)
-    return (
-        f"epochs: {epochs} ({steps} steps of {train_config.batch_size} rows an epoch, {epochs * steps} "
-        f"steps in all: the default aims at about {defaults.TABULAR_STEP_BUDGET:,} steps, at most "
-        f"{defaults.TABULAR_MAX_EPOCHS} epochs; --epochs N to change)"
-    )
 
 
 def train_tabular(

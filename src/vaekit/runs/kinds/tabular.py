@@ -13,7 +13,12 @@ import torch
 
 from vaekit.errors import VaekitError
 from vaekit.models import VAE, TabularVAE, TabularVAEConfig, TargetedTabularVAE, TargetedTabularVAEConfig
-from vaekit.runs.defaults import TABULAR_DEFAULTS, TABULAR_MAX_EPOCHS
+from vaekit.runs.defaults import (
+    TABULAR_DEFAULTS,
+    TABULAR_MAX_EPOCHS,
+    describe_default_epochs,
+    tabular_default_epochs,
+)
 from vaekit.runs.kinds.flags import (
     add_training_flags,
     check_input_file,
@@ -200,7 +205,7 @@ class TabularKind(ModelKind):
     def train(self, request: TrainRequest) -> Run | None:
         from vaekit._distributed import is_global_zero
         from vaekit.data.tabular import read_schema_file
-        from vaekit.runs.tabular import default_epochs, describe_default_epochs, train_tabular
+        from vaekit.runs.tabular import train_tabular
 
         args = request.args
         if args.csv is None and args.dataset is None and args.parquet is None:
@@ -216,10 +221,11 @@ class TabularKind(ModelKind):
         overrides = read_schema_file(args.schema) if args.schema else None
         prepared = self.source_from(args).prepare(overrides)
         if not epochs_given:
-            args.epochs = default_epochs(prepared, train_config)
+            steps = prepared.steps_per_epoch(train_config)
+            args.epochs = tabular_default_epochs(steps)
             train_config = dataclasses.replace(train_config, epochs=args.epochs)
             if is_global_zero():
-                print(describe_default_epochs(prepared, train_config), file=sys.stderr)
+                print(describe_default_epochs(steps, train_config.batch_size), file=sys.stderr)
         if args.target is not None:
             from vaekit.runs.target import check_target
 
