@@ -113,6 +113,8 @@ def run_vaekit(work: Path, rows: int, seed: int, holes: bool) -> tuple[pd.DataFr
         "--out",
         str(work / "synthetic.csv"),
     ]
+    if holes:  # the synthetic rows get the missing cells of training rows, as the held-out rows have
+        sample.append("--keep-missing")
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         if vaekit(sample) != 0:
             raise SystemExit("vaekit sample failed")

@@ -12,6 +12,7 @@ and decoded is the data layer's part (:func:`vaekit.data.tabular.register_kind`)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -160,8 +161,10 @@ class ColumnSpec:
         Numeric columns: the decimals values are rounded to when written back (those of the
         training values, at most 6, or declared); ``None``: not rounded.
     format:
-        A kind's own description of how its values are written (a datetime column's
-        ``strftime`` format); empty for the others.
+        A kind's own description of how its values are written: a datetime column's ``strftime``
+        format; for a column of levels, a JSON list of the levels as the table spells them
+        (``["No", "Yes"]`` for the levels ``no`` and ``yes``) where that differs from the levels;
+        empty otherwise.
     """
 
     name: str
@@ -273,7 +276,9 @@ class Schema:
         lines = [f"{'column':<{width}}  kind         family             details"]
         for c in self.columns:
             if c.levels:
-                shown = ", ".join(_short(level) for level in c.levels[:6])
+                # A level kind's format lists the levels as the table writes them ('Yes' for 'yes').
+                written = json.loads(c.format) if c.format else c.levels
+                shown = ", ".join(_short(level) for level in written[:6])
                 shown += ", ..." if len(c.levels) > 6 else ""
                 details = f"{len(c.levels)} levels: {shown}"
             else:

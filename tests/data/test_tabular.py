@@ -190,9 +190,10 @@ def test_yes_no_columns_are_binary_and_decode_to_their_words():
     schema = fit_schema(infer_schema(table), table)
     assert schema["smoker"].kind == "binary" and schema["smoker"].levels == ("no", "yes")
     encoded = encode_table(schema, table)
+    # Each level as the column spells it: 'No' is the only spelling of the level 'no'.
     assert decode_table(schema, encoded.values, encoded.observed)["smoker"].tolist()[:3] == [
         "yes",
-        "no",
+        "No",
         "yes",
     ]
 
@@ -418,3 +419,23 @@ def test_a_schema_file_declares_ranges_decimals_and_ordered_levels(tmp_path):
         infer_schema(_table(a=["1"]), {"a": {"kind": "real", "min": 5.0, "max": 1.0}})
     with pytest.raises(DataError, match="levels are declared, but a real column has none"):
         infer_schema(_table(a=["1"]), {"a": {"kind": "real", "levels": ["1"]}})
+
+
+def test_levels_come_back_as_the_table_spells_them():
+    # Yes/No words are compared in lower case ('Yes' and 'yes' are one level) but written back as the
+    # column writes them most often, so that synthetic and imputed rows match the data's own text.
+    table = pd.DataFrame(
+        {
+            "default": ["No", "Yes", "No", "No"] * 5,
+            "answer": ["Yes", "No", "Maybe", "No"] * 5,
+            "lower": ["yes", "no", "yes", "YES"] * 5,
+        }
+    )
+    schema = fit_schema(infer_schema(table), table)
+    assert [c.levels for c in schema.columns][:2] == [("no", "yes"), ("Maybe", "no", "yes")]
+    decoded = decode_table(schema, encode_table(schema, table).values)
+    assert decoded["default"].tolist() == table["default"].tolist()
+    assert decoded["answer"].tolist() == table["answer"].tolist()
+    assert set(decoded["lower"]) == {"yes", "no"}  # 'yes' is its most common spelling
+    # The spellings are part of the stored schema: a reloaded run writes them too.
+    assert Schema.from_dict(schema.to_dict()) == schema

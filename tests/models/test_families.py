@@ -12,6 +12,7 @@ import torch
 from vaekit.data.tabular import kind_named
 from vaekit.models.columns import ColumnFeatures, ColumnHeads
 from vaekit.models.families import (
+    EMBEDDED_INPUTS,
     INDICATOR_INPUTS,
     LEVEL_INPUTS,
     NUMBER_INPUTS,
@@ -58,7 +59,7 @@ def test_the_family_is_declared_to_the_schema_layer_with_its_kind_and_fill(famil
     assert (declared.kind, declared.safe_fill) == (family.kind, family.safe_fill)
     assert family.name in FAMILIES[family.kind]
     assert family.name.isidentifier() and family.site_name == f"x_{family.name}"
-    assert family.encoder_block in (NUMBER_INPUTS, INDICATOR_INPUTS, LEVEL_INPUTS)
+    assert family.encoder_block in (NUMBER_INPUTS, INDICATOR_INPUTS, LEVEL_INPUTS, EMBEDDED_INPUTS)
     # The data layer knows the kind: a schema naming it can be fitted, encoded and decoded.
     assert kind_named(family.kind).name == family.kind
 
@@ -96,7 +97,9 @@ def test_encoder_inputs_are_zero_for_missing_cells_and_standardise_numbers_on_th
     values = family.observations(_distribution(family, columns).sample()).float()
     present = torch.tensor([[1.0, 0.0]] * _ROWS)
     width = max(family.encoder_width(column) for column in columns)
-    inputs = family.encoder_inputs(values, present, family.column_constants(columns), width)
+    module = family.make_encoder_module(columns, width)
+    given = {} if module is None else {"module": module}
+    inputs = family.encoder_inputs(values, present, family.column_constants(columns), width, **given)
     assert inputs.shape == (_ROWS, len(columns), width)
     assert (inputs[:, 1] == 0).all()
     if not kind_named(family.kind).has_levels:

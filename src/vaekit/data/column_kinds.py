@@ -11,6 +11,7 @@ kinds and name none; a kind's likelihood families are registered on the model si
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from abc import ABC, abstractmethod
@@ -89,6 +90,29 @@ def _levels_of(name: str, column: pd.Series, kind: LevelKind) -> tuple[str, ...]
         )
     levels = sorted(text[present].unique(), key=_level_sort_key)
     return kind.checked_levels(name, tuple(levels))
+
+
+def _spellings(column: pd.Series, text: pd.Series, levels: tuple[str, ...]) -> str:
+    """How the table writes each level, where that differs from the level: the words of a binary pair
+    are compared in lower case ('Yes', 'YES' and 'yes' are one level, 'yes'), and written back as the
+    column most often spells them. A JSON list parallel to ``levels`` (a level kind's ``format``);
+    empty when every level is written as it is (numbers, and text the levels keep as written)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return ""
+    written = column.astype("string").str.strip()
+    differs = text.notna() & (written != text).fillna(False)
+    if not differs.any():
+        return ""
+    pairs = pd.DataFrame({"level": text[differs], "written": written[differs]})
+    most_common = pairs.groupby("level")["written"].agg(lambda spelled: spelled.value_counts().index[0])
+    # A level spelled as it is by more rows than any other spelling keeps its own text.
+    kept = text[text.notna() & ~differs].value_counts()
+    spelled = []
+    for level in levels:
+        other = most_common.get(level)
+        as_is = int(kept.get(level, 0))
+        spelled.append(level if other is None or as_is >= int((pairs["written"] == other).sum()) else other)
+    return json.dumps(spelled) if list(spelled) != list(levels) else ""
 
 
 #: A check of a numeric column's values: the cells that fail it, what they hold, and optionally a
@@ -365,7 +389,8 @@ class LevelKind(ColumnKind):
         return levels
 
     def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
-        return replace(spec, levels=_levels_of(spec.name, column, self))
+        levels = _levels_of(spec.name, column, self)
+        return replace(spec, levels=levels, format=_spellings(column, self.level_text(column), levels))
 
     def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         text = self.level_text(column)
@@ -384,6 +409,8 @@ class LevelKind(ColumnKind):
 
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
         codes = np.clip(np.round(values).astype(int), 0, len(spec.levels) - 1)
+        if spec.format:  # the levels as the table wrote them ('Yes' where the level is 'yes')
+            return np.asarray(json.loads(spec.format), dtype=object)[codes]
         decoded = np.asarray(spec.levels, dtype=object)[codes]
         # Numbers only where writing them back gives the same text: '00501', '1.50' or '1e3' stay text.
         if all(_is_canonical_number(level) for level in spec.levels):
@@ -423,6 +450,16 @@ class BinaryKind(LevelKind):
         return levels
 
 
+#: A categorical column with more distinct levels than this is inferred ``many_levels``: the encoder
+#: sees a learned embedding of at most 32 numbers per cell instead of a one-hot vector as wide as the
+#: levels, and its head is padded apart from the other categorical columns'. Below 100 levels a
+#: one-hot block costs the encoder little (100 inputs against about 20 for the embedding) and
+#: needs no parameters learned from the few rows each level has; above it, one-hot inputs and the
+#: padding of every categorical head to the widest column grow with the levels (a 4,000-level
+#: column beside 20 others: 84,000 inputs and 84,000 logits a row).
+MANY_LEVELS = 100
+
+
 class CategoricalKind(LevelKind):
     """Any set of levels; the codes are labels, so they take no part in correlations."""
 
@@ -435,6 +472,12 @@ class CategoricalKind(LevelKind):
 
     def check_inferred(self, name: str, column: pd.Series) -> None:
         _warn_of_dates(name, column)
+
+    def infer_family(self, column: pd.Series) -> str:
+        """``many_levels`` (levels embedded for the encoder, see
+        :class:`~vaekit.models.families.ManyLevelsFamily`) for a column of more than
+        :data:`MANY_LEVELS` distinct levels; the one-hot categorical otherwise."""
+        return "many_levels" if _level_text(column).nunique(dropna=True) > MANY_LEVELS else ""
 
 
 #: A numeric column with at most this many distinct values, every one of them seen at least

@@ -50,8 +50,10 @@ class ColumnFeatures(nn.Module):
     columns as 0/1, categorical columns as one-hot vectors; missing cells are 0 and the
     missingness mask is appended. The inputs come in blocks (numbers, then indicators, then
     one-hot levels; :data:`~vaekit.models.families.NUMBER_INPUTS` ...), each in column order.
-    No parameters: only the schema's constants. :meth:`value_features` gives the values' part
-    alone (``value_features_count`` wide), for a body that takes the mask as a separate input.
+    Parameters only where a family learns its inputs (the embeddings of the ``many_levels``
+    family, in :attr:`encoder_modules`); otherwise only the schema's constants.
+    :meth:`value_features` gives the values' part alone (``value_features_count`` wide), for a
+    body that takes the mask as a separate input.
     """
 
     def __init__(self, schema: Schema) -> None:
@@ -61,12 +63,18 @@ class ColumnFeatures(nn.Module):
         # Per block: its families with their stored constants, the width of a column's inputs, and
         # the name of the buffer that puts the families' inputs, concatenated, back in column order.
         self._blocks: list[tuple[list[tuple[ColumnFamily, _FamilyConstants]], int, str]] = []
+        # Learned parts of some families' inputs (embeddings of many levels), by family name.
+        self.encoder_modules = nn.ModuleDict()
         self.value_features_count = 0
         for block in sorted({family.encoder_block for family, _ in families}):
             members = [(family, index) for family, index in families if family.encoder_block == block]
             in_block = sorted(j for _, index in members for j in index)
             width = max(family_named(columns[j].family).encoder_width(columns[j]) for j in in_block)
             stored = [(family, _FamilyConstants(self, family, schema, index)) for family, index in members]
+            for family, index in members:
+                module = family.make_encoder_module([columns[j] for j in index], width)
+                if module is not None:
+                    self.encoder_modules[family.name] = module
             concatenated = {
                 j: position for position, j in enumerate(j for _, index in members for j in index)
             }
@@ -76,6 +84,10 @@ class ColumnFeatures(nn.Module):
             self._blocks.append((stored, width, f"_order_{block}"))
             self.value_features_count += len(in_block) * width
         self.out_features = self.value_features_count + len(columns)
+
+    def _module_of(self, family: ColumnFamily) -> dict[str, nn.Module]:
+        # Only a family with a module is passed one: a family from before modules existed takes none.
+        return {"module": self.encoder_modules[family.name]} if family.name in self.encoder_modules else {}
 
     def forward(self, values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         """Standardised values (0 where missing), one-hot levels and the missingness mask: ``(..., F)``."""
@@ -89,7 +101,11 @@ class ColumnFeatures(nn.Module):
         for members, width, order in self._blocks:
             inputs = [
                 family.encoder_inputs(
-                    values[..., stored.index], present[..., stored.index], stored.constants(), width
+                    values[..., stored.index],
+                    present[..., stored.index],
+                    stored.constants(),
+                    width,
+                    **self._module_of(family),
                 )
                 for family, stored in members
             ]
