@@ -233,10 +233,13 @@ class IdentifierSpec:
 
 @dataclass(frozen=True)
 class Schema:
-    """The columns of a table, in order, and the identifier columns the model leaves out."""
+    """The columns of a table, in order, the identifier columns the model leaves out, and the
+    constraints between columns that synthetic rows meet (plain dicts, read by
+    :mod:`vaekit.data.constraints`)."""
 
     columns: tuple[ColumnSpec, ...] = field(default_factory=tuple)
     identifiers: tuple[IdentifierSpec, ...] = ()
+    constraints: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -261,6 +264,8 @@ class Schema:
         stored: dict[str, Any] = {"columns": [asdict(c) for c in self.columns]}
         if self.identifiers:
             stored["identifiers"] = [asdict(i) for i in self.identifiers]
+        if self.constraints:
+            stored["constraints"] = [dict(c) for c in self.constraints]
         return stored
 
     @classmethod
@@ -268,6 +273,7 @@ class Schema:
         return cls(
             tuple(ColumnSpec(**column) for column in data["columns"]),
             tuple(IdentifierSpec(**identifier) for identifier in data.get("identifiers", ())),
+            tuple(dict(constraint) for constraint in data.get("constraints", ())),
         )
 
     def describe(self) -> str:
@@ -289,6 +295,8 @@ class Schema:
             lines.append(
                 f"{i.name:<{width}}  {'identifier':<11}  {'(not modelled)':<17}  fresh ids like {form}"
             )
+        for constraint in self.constraints:
+            lines.append(f"constraint: {constraint['text']}")
         return "\n".join(lines)
 
 

@@ -439,3 +439,14 @@ def test_levels_come_back_as_the_table_spells_them():
     assert set(decoded["lower"]) == {"yes", "no"}  # 'yes' is its most common spelling
     # The spellings are part of the stored schema: a reloaded run writes them too.
     assert Schema.from_dict(schema.to_dict()) == schema
+
+
+def test_numbers_written_as_text_come_back_as_numbers_not_as_their_spelling():
+    # A float column of 0/1 with a hole is written '0.0'/'1.0' in a CSV: still numbers, not spellings.
+    table = pd.DataFrame(
+        {"flag": ["1.0", "0.0", None, "1.0"] * 5, "term": ["6.0", "12.0", "6.0", "12.0"] * 5}
+    )
+    schema = fit_schema(infer_schema(table), table)
+    assert [c.format for c in schema.columns] == ["", ""]
+    decoded = decode_table(schema, encode_table(schema, table).values)
+    assert decoded["flag"].dtype.kind == "i" and decoded["term"].tolist()[:2] == [6, 12]

@@ -85,10 +85,14 @@ def test_a_condition_that_cannot_be_read_is_refused(run, given, message):
 
 def test_an_impossible_condition_is_refused_after_a_bounded_search(run, monkeypatch):
     monkeypatch.setattr(tabular_runs, "MAX_CONDITIONAL_DRAWS", 20_000)
+    monkeypatch.setattr(tabular_runs, "DRAWS_PER_ROW_ASKED", 1)  # the budget: 20,000 draws whatever --n
     with pytest.raises(VaekitError, match="none of 20,000 rows drawn .* impossible under the model"):
         sample_rows(run, 5, given=["x>1000"])
     with pytest.raises(VaekitError, match=r"ask for --n \d+ or fewer"):
         sample_rows(run, 10_000, given=["x>13"])
+    # Asked for many rows, the search may draw more: 20 per row asked for.
+    monkeypatch.setattr(tabular_runs, "DRAWS_PER_ROW_ASKED", 20)
+    assert len(sample_rows(run, 10_000, given=["x>11"])) == 10_000
 
 
 def test_column_names_with_operator_signs_are_read_whole():

@@ -96,11 +96,14 @@ def _spellings(column: pd.Series, text: pd.Series, levels: tuple[str, ...]) -> s
     """How the table writes each level, where that differs from the level: the words of a binary pair
     are compared in lower case ('Yes', 'YES' and 'yes' are one level, 'yes'), and written back as the
     column most often spells them. A JSON list parallel to ``levels`` (a level kind's ``format``);
-    empty when every level is written as it is (numbers, and text the levels keep as written)."""
+    empty when every level is written as it is (numbers, and text the levels keep as written).
+    Only differences of case count: numbers written as text ('1.0', the level '1') come back as
+    numbers."""
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return ""
     written = column.astype("string").str.strip()
-    differs = text.notna() & (written != text).fillna(False)
+    # Only a difference of case: '1.0' read as the level '1' is a number, written back as one.
+    differs = text.notna() & (written != text).fillna(False) & (written.str.lower() == text).fillna(False)
     if not differs.any():
         return ""
     pairs = pd.DataFrame({"level": text[differs], "written": written[differs]})

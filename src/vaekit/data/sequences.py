@@ -31,6 +31,7 @@ import torch
 
 from vaekit.data.cells import quote_cell
 from vaekit.data.column_kinds import kind_named
+from vaekit.data.table_files import CONSTRAINTS_KEY
 from vaekit.data.tabular import decode_table, encode_table, fit_schema, safe_fill
 from vaekit.errors import DataError, VaekitWarning
 from vaekit.schema import ColumnSpec, Schema
@@ -238,6 +239,11 @@ def sequence_schema(
     sequence; declare such a column binary or categorical in a schema file instead.
     """
     overrides = dict(overrides or {})
+    if isinstance(overrides.get(CONSTRAINTS_KEY), list):
+        raise DataError(
+            "the schema file declares constraints between columns, which only tables take; a sequence "
+            "schema names the value columns' kinds"
+        )
     unknown = [name for name in overrides if name not in columns.values]
     if unknown:
         raise DataError(f"the schema names columns that are not value columns: {', '.join(unknown)}")

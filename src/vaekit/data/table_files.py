@@ -12,6 +12,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 
 from vaekit.data.cells import _first_bad_row, _format_number, quote_cell
 from vaekit.errors import DataError
+from vaekit.schema import kind_names
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -140,13 +142,34 @@ def _check_cells(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+#: The key of a schema file's list of constraints between columns (:mod:`vaekit.data.constraints`),
+#: beside its columns; a column of that name is still declared as any other (its entry is a mapping
+#: or a kind, never a list).
+CONSTRAINTS_KEY = "constraints"
+
+
+def declares_constraints(overrides: Mapping[str, Any]) -> bool:
+    """Whether ``overrides`` (a schema file's content) hold constraints under :data:`CONSTRAINTS_KEY`:
+    anything there but a column's entry (a mapping with a kind, or the name of a kind), so that a
+    malformed list is reported as constraints, not as a column named ``constraints``."""
+    if CONSTRAINTS_KEY not in overrides:
+        return False
+    entry = overrides[CONSTRAINTS_KEY]
+    column = (isinstance(entry, Mapping) and "kind" in entry) or (
+        isinstance(entry, str) and entry in kind_names()
+    )
+    return not column
+
+
+def read_schema_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read column overrides from JSON, YAML or TOML: ``{column: {"kind": ..., "family": ...}}``.
 
     A column may also map to a kind alone (``{"age": "count"}``). Top-level ``columns:`` may wrap
     the mapping. Besides ``kind`` and ``family`` a column may declare ``min`` and ``max`` (numbers:
     the range synthetic and imputed values are kept in), ``decimals`` (a whole number) and
-    ``levels`` (a list: an ordinal column's levels, in order).
+    ``levels`` (a list: an ordinal column's levels, in order). A top-level ``constraints:`` list
+    declares constraints between columns (``debt <= income``, ``{combinations: [city, region]}``),
+    kept under :data:`CONSTRAINTS_KEY` in the result.
     """
     path = Path(path)
     if not path.is_file():
@@ -175,11 +198,18 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         raise
     except Exception as error:  # each parser has its own error types
         raise DataError(f"cannot parse schema file {path}: {_first_line(error)}") from None
+    constraints = None
+    if isinstance(data, dict) and declares_constraints(data):
+        data = dict(data)
+        constraints = data.pop(CONSTRAINTS_KEY)
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data = data["columns"]
-    if not isinstance(data, dict) or not data:
+    if not isinstance(data, dict) or (not data and constraints is None):
         raise DataError(f"schema file {path} must map column names to kinds")
-    overrides: dict[str, dict[str, Any]] = {}
+    overrides: dict[str, Any] = {}
+    if constraints is not None:
+        # Read by vaekit.data.constraints when the schema is inferred, once the columns are known.
+        overrides[CONSTRAINTS_KEY] = constraints
     for name, entry in data.items():
         if isinstance(entry, str):
             entry = {"kind": entry}

@@ -77,9 +77,11 @@ from vaekit.data.column_kinds import kind_named as kind_named
 from vaekit.data.column_kinds import register_kind as register_kind
 from vaekit.data.column_kinds import registered_kinds as registered_kinds
 from vaekit.data.column_kinds import unregister_kind as unregister_kind
+from vaekit.data.constraints import declared_constraints, fit_constraints
 from vaekit.data.seed_data import SeedDataParameters as SeedDataParameters
 from vaekit.data.seed_data import seed_log_density as seed_log_density
 from vaekit.data.seed_data import seed_table as seed_table
+from vaekit.data.table_files import CONSTRAINTS_KEY, declares_constraints
 from vaekit.data.table_files import read_schema_file as read_schema_file
 from vaekit.data.table_files import read_table as read_table
 from vaekit.errors import DataError, VaekitWarning
@@ -245,6 +247,8 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, Any]]
     if table.shape[0] == 0:
         raise DataError("the table has no rows")
     overrides = dict(overrides or {})
+    # A schema file's constraints between columns sit beside its columns (read_schema_file).
+    constraints = overrides.pop(CONSTRAINTS_KEY) if declares_constraints(overrides) else ()
     missing = [name for name in overrides if name not in table.columns]
     if missing:
         raise DataError(f"the schema names columns the table lacks: {', '.join(missing)}")
@@ -285,7 +289,8 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, Any]]
             kind = kind_named(_infer_kind(str(name), table[name]))
             columns.append(ColumnSpec(str(name), kind.name, kind.infer_family(table[name])))
             kind.check_inferred(str(name), table[name])
-    return Schema(tuple(columns), tuple(identifiers))
+    declared = declared_constraints(constraints, [c.name for c in columns], [i.name for i in identifiers])
+    return Schema(tuple(columns), tuple(identifiers), declared)
 
 
 def _declared_spec(name: str, entry: Mapping[str, Any]) -> ColumnSpec:
@@ -314,7 +319,7 @@ def fit_schema(schema: Schema, table: pd.DataFrame) -> Schema:
     if missing:
         raise DataError(f"the schema names columns the table lacks: {', '.join(missing)}")
     fitted = tuple(kind_named(spec.kind).fit(spec, table[spec.name]) for spec in schema.columns)
-    return Schema(fitted, schema.identifiers)
+    return fit_constraints(Schema(fitted, schema.identifiers, schema.constraints), table)
 
 
 def explain_divergence(schema: Schema, table: pd.DataFrame, *, ratio: float = 1e4) -> str:

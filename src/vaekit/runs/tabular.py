@@ -14,6 +14,7 @@ import torch
 
 from vaekit._distributed import is_global_zero
 from vaekit._io import atomic_write, atomic_write_json
+from vaekit.data.constraints import rows_meeting
 from vaekit.data.tabular import EncodedTable, decode_table, encode_table, explain_divergence, safe_fill
 from vaekit.errors import TrainingDivergedError, VaekitError, VaekitWarning
 from vaekit.evaluation import estimate_log_likelihood
@@ -183,6 +184,8 @@ def score_rows(
 
 #: Rows drawn from the model, at most, to find those that meet the conditions of a conditional sample.
 MAX_CONDITIONAL_DRAWS = 1_000_000
+#: ... or this many per row asked for, when that is more.
+DRAWS_PER_ROW_ASKED = 20
 #: Rows drawn at a time for a conditional sample.
 CONDITIONAL_BATCH = 8192
 #: Rows drawn from the joint, at most, to meet ``=`` conditions on levels exactly, before drawing the
@@ -201,6 +204,10 @@ def sample_rows(
     ``<``, ``<=``, ``>=`` and ``!=`` keep the rows drawn that meet them. A condition that no row,
     or too few rows, of :data:`MAX_CONDITIONAL_DRAWS` drawn meet is refused as (nearly) impossible
     under the model.
+
+    Every row meets the schema's constraints between columns (:mod:`vaekit.data.constraints`,
+    declared in a schema file): rows are drawn and those that break one are turned away, with the
+    same bounds and refusals as conditions.
 
     ``keep_missing`` gives the synthetic rows the missing cells of the training table: each row
     takes the pattern of missing cells of a training row drawn at random (seeded), so that the
@@ -249,7 +256,7 @@ def _draw_rows(
     that meet the other conditions.
     """
     model: TabularVAE = run.model  # type: ignore[assignment]
-    if not conditions:
+    if not conditions and not schema.constraints:
         return model.sample(num_rows, generator=torch.Generator().manual_seed(seed))
     # Cells not given hold their family's safe fill: a value of its support, which the model may score.
     values = torch.tensor([safe_fill(spec) for spec in schema.columns], dtype=torch.float32)
@@ -263,6 +270,8 @@ def _draw_rows(
         meets = torch.ones(len(rows), dtype=torch.bool)
         for condition in conditions:
             meets &= condition.holds(rows)
+        if schema.constraints:  # on the rows as written: after rounding, ranges and levels' text
+            meets &= torch.from_numpy(rows_meeting(schema, decode_table(schema, rows)))
         return rows[meets]
 
     kept: list[torch.Tensor] = []
@@ -270,7 +279,9 @@ def _draw_rows(
     generator_state = torch.get_rng_state()
     torch.manual_seed(seed)
     try:
-        exact_budget = MAX_EXACT_DRAWS if observed.any() else MAX_CONDITIONAL_DRAWS
+        # Many rows asked for (a large sample under constraints most rows meet) may draw more.
+        budget = max(MAX_CONDITIONAL_DRAWS, DRAWS_PER_ROW_ASKED * num_rows)
+        exact_budget = MAX_EXACT_DRAWS if observed.any() else budget
         while exact_possible and found < num_rows and drawn < exact_budget:
             batch = min(CONDITIONAL_BATCH, exact_budget - drawn)
             rows = keep(model.sample(batch))
@@ -287,25 +298,35 @@ def _draw_rows(
                     stacklevel=4,
                 )
             drawn = 0
-            while found < num_rows and drawn < MAX_CONDITIONAL_DRAWS:
-                batch = min(CONDITIONAL_BATCH, MAX_CONDITIONAL_DRAWS - drawn)
+            while found < num_rows and drawn < budget:
+                batch = min(CONDITIONAL_BATCH, budget - drawn)
                 rows = keep(model.conditional_sample(values, observed, batch, num_proposals=4 * batch))
                 kept.append(rows)
                 found, drawn = found + len(rows), drawn + batch
     finally:
         torch.set_rng_state(generator_state)
-    shown = " ".join(repr(text) for text in given)
+    shown = _asked(given, schema)
     if found == 0:
         raise VaekitError(
-            f"--given {shown}: none of {drawn:,} rows drawn from the model meets the conditions: they are "
+            f"{shown}: none of {drawn:,} rows drawn from the model meets the conditions: they are "
             "impossible under the model (outside what it learnt of the table)"
         )
     if found < num_rows:
         raise VaekitError(
-            f"--given {shown}: only {found:,} of {drawn:,} rows drawn from the model meet the conditions, "
+            f"{shown}: only {found:,} of {drawn:,} rows drawn from the model meet the conditions, "
             f"fewer than the {num_rows:,} asked for; ask for --n {found} or fewer, or loosen the conditions"
         )
     return torch.cat(kept)[:num_rows]
+
+
+def _asked(given: Sequence[str], schema: Schema) -> str:
+    """The conditions and constraints a sample is asked to meet, as messages name them."""
+    parts = []
+    if given:
+        parts.append("--given " + " ".join(repr(text) for text in given))
+    if schema.constraints:
+        parts.append("the schema's constraints " + ", ".join(repr(c["text"]) for c in schema.constraints))
+    return " and ".join(parts)
 
 
 def impute_rows(run: Run, table: pd.DataFrame, *, draws: int = 1, seed: int = 0) -> pd.DataFrame:
@@ -510,7 +531,11 @@ def write_tabular_figures(
     if len(test) == 0:
         test = train
     schema = _schema(run)
-    synthetic = sample_rows(run, len(test), seed=2)
+    try:
+        synthetic = sample_rows(run, len(test), seed=2)
+    except VaekitError as error:  # constraints the model meets too rarely: the run itself stands
+        warnings.warn(f"no figures of synthetic rows: {error}", VaekitWarning, stacklevel=2)
+        return {}
     written = {}
     encoded = encode_table(schema, test)
     real = decode_table(schema, encoded.values, encoded.observed)

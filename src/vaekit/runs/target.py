@@ -3,6 +3,7 @@ config, its accuracy beside gradient boosting, and ``vaekit predict``."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -77,13 +78,16 @@ def predict_rows(run: Run, table: pd.DataFrame) -> pd.DataFrame:
     target = run.model.config.target  # type: ignore[union-attr]
     schema = Schema.from_dict(run.config["model_config"]["schema"])
     taken = {str(name) for name in table.columns}
+    spec = schema[target]
+    # The levels as the table writes them ('Yes' for the level 'yes'), as sampled rows have them.
+    written = np.asarray(json.loads(spec.format) if spec.format else spec.levels, dtype=object)
     output: dict[str, Any] = {}
     for name, values in (
         ("row", np.arange(1, len(table) + 1)),
-        ("predicted", np.asarray(schema[target].levels, dtype=object)[probabilities.argmax(1)]),
+        ("predicted", written[probabilities.argmax(1)]),
     ):
         output[unused_name(name, taken | set(output))] = values
-    for k, level in enumerate(schema[target].levels):
+    for k, level in enumerate(written):
         output[unused_name(f"p_{level}", taken | set(output))] = probabilities[:, k]
     return pd.DataFrame(output)
 
