@@ -193,6 +193,12 @@ class ColumnSpec:
         object.__setattr__(self, "family", family)
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
 
+    @property
+    def written_levels(self) -> tuple[str, ...]:
+        """The levels as the table writes them: ``format``'s list where it holds one ('Yes' for the
+        level 'yes'), the levels themselves otherwise."""
+        return tuple(json.loads(self.format)) if self.levels and self.format else self.levels
+
 
 @dataclass(frozen=True)
 class IdentifierSpec:
@@ -282,9 +288,7 @@ class Schema:
         lines = [f"{'column':<{width}}  kind         family             details"]
         for c in self.columns:
             if c.levels:
-                # A level kind's format lists the levels as the table writes them ('Yes' for 'yes').
-                written = json.loads(c.format) if c.format else c.levels
-                shown = ", ".join(_short(level) for level in written[:6])
+                shown = ", ".join(_short(level) for level in c.written_levels[:6])
                 shown += ", ..." if len(c.levels) > 6 else ""
                 details = f"{len(c.levels)} levels: {shown}"
             else:

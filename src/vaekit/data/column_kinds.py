@@ -413,7 +413,7 @@ class LevelKind(ColumnKind):
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
         codes = np.clip(np.round(values).astype(int), 0, len(spec.levels) - 1)
         if spec.format:  # the levels as the table wrote them ('Yes' where the level is 'yes')
-            return np.asarray(json.loads(spec.format), dtype=object)[codes]
+            return np.asarray(spec.written_levels, dtype=object)[codes]
         decoded = np.asarray(spec.levels, dtype=object)[codes]
         # Numbers only where writing them back gives the same text: '00501', '1.50' or '1e3' stay text.
         if all(_is_canonical_number(level) for level in spec.levels):

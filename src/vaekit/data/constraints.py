@@ -64,10 +64,6 @@ class ConstraintKind(ABC):
     def holds(self, constraint: Constraint, rows: pd.DataFrame, schema: Schema) -> np.ndarray:
         """Which decoded ``rows`` meet it: ``(len(rows),)`` booleans; a missing cell breaks nothing."""
 
-    def describe(self, constraint: Constraint) -> str:
-        """The constraint as a schema file writes it."""
-        return constraint["text"]
-
 
 class Comparison(ConstraintKind):
     """``A <= B`` (or ``>=``, ``<``, ``>``) between two numeric columns, in every row."""

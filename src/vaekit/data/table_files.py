@@ -144,7 +144,7 @@ def _check_cells(path: Path, table: pd.DataFrame) -> pd.DataFrame:
 
 #: The key of a schema file's list of constraints between columns (:mod:`vaekit.data.constraints`),
 #: beside its columns; a column of that name is still declared as any other (its entry is a mapping
-#: or a kind, never a list).
+#: with a kind, or a kind's name: :func:`declares_constraints`).
 CONSTRAINTS_KEY = "constraints"
 
 

@@ -417,8 +417,13 @@ class ManyLevelsFamily(CategoricalFamily):
     name, kind, safe_fill, default_for_kind = "many_levels", "categorical", 0.0, False
     encoder_block = EMBEDDED_INPUTS
 
+    @staticmethod
+    def _level_counts(columns: Sequence[ColumnSpec]) -> list[int]:
+        # Rows of the embedding table per column (one at least, so that every column has its own).
+        return [max(len(c.levels), 1) for c in columns]
+
     def column_constants(self, columns: Sequence[ColumnSpec]) -> Constants:
-        sizes = [max(len(c.levels), 1) for c in columns]
+        sizes = self._level_counts(columns)
         offsets = torch.tensor([0, *sizes[:-1]], dtype=torch.long).cumsum(0)
         counts = torch.tensor(sizes, dtype=torch.long)
         return {**super().column_constants(columns), "level_offset": offsets, "level_count": counts}
@@ -428,7 +433,7 @@ class ManyLevelsFamily(CategoricalFamily):
 
     def make_encoder_module(self, columns: Sequence[ColumnSpec], width: int) -> nn.Module:
         # One table for all the family's columns, each column's levels at its offset: one lookup.
-        embedding = nn.Embedding(sum(max(len(c.levels), 1) for c in columns), width)
+        embedding = nn.Embedding(sum(self._level_counts(columns)), width)
         nn.init.normal_(embedding.weight, std=EMBEDDING_INIT_STD)
         return embedding
 

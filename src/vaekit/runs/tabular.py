@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
@@ -265,13 +266,15 @@ def _draw_rows(
         if condition.gives_the_cell:
             values[condition.position], observed[condition.position] = condition.encoded, True
     exact_possible = all(condition.on_levels or not condition.gives_the_cell for condition in conditions)
+    # The modelled columns alone: constraints never name identifiers, whose fresh values cost time.
+    modelled = dataclasses.replace(schema, identifiers=())
 
     def keep(rows: torch.Tensor) -> torch.Tensor:
         meets = torch.ones(len(rows), dtype=torch.bool)
         for condition in conditions:
             meets &= condition.holds(rows)
         if schema.constraints:  # on the rows as written: after rounding, ranges and levels' text
-            meets &= torch.from_numpy(rows_meeting(schema, decode_table(schema, rows)))
+            meets &= torch.from_numpy(rows_meeting(schema, decode_table(modelled, rows)))
         return rows[meets]
 
     kept: list[torch.Tensor] = []

@@ -3,7 +3,6 @@ config, its accuracy beside gradient boosting, and ``vaekit predict``."""
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
@@ -80,7 +79,7 @@ def predict_rows(run: Run, table: pd.DataFrame) -> pd.DataFrame:
     taken = {str(name) for name in table.columns}
     spec = schema[target]
     # The levels as the table writes them ('Yes' for the level 'yes'), as sampled rows have them.
-    written = np.asarray(json.loads(spec.format) if spec.format else spec.levels, dtype=object)
+    written = np.asarray(spec.written_levels, dtype=object)
     output: dict[str, Any] = {}
     for name, values in (
         ("row", np.arange(1, len(table) + 1)),
