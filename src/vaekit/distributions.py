@@ -94,3 +94,97 @@ class ZeroInflatedLogNormal(dist.TorchDistribution):
         super(ZeroInflatedLogNormal, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
+
+
+_PADDING_LOGIT = -1e4
+
+
+class SpikedNormal(dist.TorchDistribution):
+    """Spikes of probability at a few values beside a Normal for the rest.
+
+    ``P(x = spikes[k]) = softmax(logits)[k]`` for the ``K`` spikes; otherwise, with the probability of
+    the last of the ``K + 1`` logits, ``x ~ Normal(loc, scale)``. ``log_prob`` is the log of a spike's
+    probability at a spike and the log of the last probability times the Normal's density elsewhere:
+    a density with respect to point masses at the spikes plus Lebesgue measure, as
+    :class:`ZeroInflatedLogNormal` is for one spike at 0. A value within ``1e-6`` (relative) of a spike
+    is that spike, so that a cell read in 32-bit floats still meets it.
+
+    Parameters
+    ----------
+    logits:
+        ``batch_shape + (K + 1,)``: the spikes' log-odds, then the Normal's.
+    spikes:
+        ``batch_shape + (K,)`` (or broadcastable): the spikes' values.
+    loc, scale:
+        ``batch_shape``: the Normal's.
+    real_spikes:
+        Broadcastable to ``spikes``: ``False`` where a spike only pads a column with fewer spikes than
+        the others batched with it: its probability is (next to) 0 whatever its logit, and no value
+        meets it.
+    """
+
+    arg_constraints = {
+        "logits": constraints.real_vector,
+        "loc": constraints.real,
+        "scale": constraints.positive,
+    }
+    support = constraints.real
+    has_rsample = False
+
+    def __init__(
+        self,
+        logits: torch.Tensor,
+        spikes: torch.Tensor,
+        loc: torch.Tensor,
+        scale: torch.Tensor,
+        real_spikes: torch.Tensor | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        self.loc, self.scale = torch.broadcast_tensors(loc, scale)
+        batch_shape = self.loc.shape
+        spike_shape = batch_shape + (logits.shape[-1] - 1,)
+        if spike_shape[-1] < 1:
+            raise ValueError("a SpikedNormal needs at least one spike (pad with real_spikes False)")
+        self.spikes = spikes.expand(spike_shape)
+        real = torch.ones((), dtype=torch.bool) if real_spikes is None else real_spikes
+        self.real_spikes = real.expand(spike_shape)
+        # A padding spike's logit far below any real one, yet finite, so that no softmax or gradient
+        # meets an infinity.
+        keep = torch.cat([self.real_spikes, self.real_spikes.new_ones(batch_shape + (1,))], -1)
+        self.logits = torch.where(keep, logits.expand(batch_shape + logits.shape[-1:]), _PADDING_LOGIT)
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    @property
+    def slab(self) -> dist.Normal:
+        return dist.Normal(self.loc, self.scale)
+
+    def _spike_hits(self, value: torch.Tensor) -> torch.Tensor:
+        tolerance = 1e-6 * self.spikes.abs().clamp_min(1.0)
+        return ((value.unsqueeze(-1) - self.spikes).abs() <= tolerance) & self.real_spikes
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        hits = self._spike_hits(value)  # the value's sample dimensions, then the batch's, then K
+        log_probabilities = torch.log_softmax(self.logits, -1).expand(
+            hits.shape[:-1] + self.logits.shape[-1:]
+        )
+        first_hit = hits.to(torch.uint8).argmax(-1, keepdim=True)
+        spike = log_probabilities[..., :-1].gather(-1, first_hit).squeeze(-1)
+        slab = log_probabilities[..., -1] + self.slab.log_prob(value)
+        return torch.where(hits.any(-1), spike, slab)
+
+    def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
+        sample_shape = torch.Size(sample_shape)
+        with torch.no_grad():
+            component = dist.Categorical(logits=self.logits).sample(sample_shape)
+            slab = self.slab.sample(sample_shape)
+            spikes = self.spikes.expand(sample_shape + self.spikes.shape)
+            spiked = spikes.gather(-1, component.clamp_max(spikes.shape[-1] - 1).unsqueeze(-1)).squeeze(-1)
+            return torch.where(component == spikes.shape[-1], slab, spiked)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        probabilities = torch.softmax(self.logits, -1)
+        spikes = torch.where(self.real_spikes, self.spikes, torch.zeros_like(self.spikes))
+        return (probabilities[..., :-1] * spikes).sum(-1) + probabilities[..., -1] * self.loc

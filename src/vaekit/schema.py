@@ -165,6 +165,14 @@ class ColumnSpec:
         format; for a column of levels, a JSON list of the levels as the table spells them
         (``["No", "Yes"]`` for the levels ``no`` and ``yes``) where that differs from the levels;
         empty otherwise.
+    step:
+        Numeric columns whose training values all lie on a grid coarser than their decimals (wind
+        directions in steps of 10 degrees, speeds in steps of one knot written in miles an hour):
+        the grid's step, which values are snapped to when written back (multiples of ``step``);
+        ``None``: no grid.
+    spikes:
+        Spiked columns: the values that hold a spike of probability (12 years of education, a
+        visibility of 10 miles), which the model draws exactly.
     """
 
     name: str
@@ -177,6 +185,8 @@ class ColumnSpec:
     upper: float | None = None
     decimals: int | None = None
     format: str = ""
+    step: float | None = None
+    spikes: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         families = families_of(self.kind)
@@ -192,6 +202,7 @@ class ColumnSpec:
             )
         object.__setattr__(self, "family", family)
         object.__setattr__(self, "levels", tuple(str(level) for level in self.levels))
+        object.__setattr__(self, "spikes", tuple(float(value) for value in self.spikes))
 
     @property
     def written_levels(self) -> tuple[str, ...]:
@@ -320,6 +331,10 @@ def _range_text(column: ColumnSpec) -> str:
         low = "" if column.lower is None else f"{column.lower:.6g}"
         high = "" if column.upper is None else f"{column.upper:.6g}"
         parts.append(f"range {low}..{high}")
+    if column.spikes:
+        parts.append(f"spikes at {', '.join(f'{value:.6g}' for value in column.spikes)}")
+    if column.step is not None:
+        parts.append(f"steps of {column.step:.6g}")
     if column.decimals is not None:
         parts.append(f"{column.decimals} decimal{'' if column.decimals == 1 else 's'}")
     if column.format:

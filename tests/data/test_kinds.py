@@ -10,6 +10,7 @@ import pytest
 import torch
 from pyro.distributions import constraints
 
+from vaekit.data.column_kinds import find_spikes, grid_step
 from vaekit.data.tabular import (
     NumberKind,
     ValueCheck,
@@ -41,6 +42,8 @@ EXAMPLES = {
     # Numbers >= 0, at least 20% of them exactly 0, and the positive ones more than a few values.
     "nonnegative": [0.0, 0.0, None] + [0.0] * 20 + [0.25 * k for k in range(1, 21)],
     "datetime": ["2024-01-05", "2024-03-10", None, "2023-12-31", "2024-02-29"],
+    # More than 15 distinct values, one of them far more common than its neighbours: a spike.
+    "spiked": [40.0, 40.0, None] + [40.0] * 10 + [1.5 * k for k in range(1, 21)],
 }
 
 
@@ -353,3 +356,59 @@ def test_a_cell_that_is_no_iso_date_in_a_datetime_column_is_named():
         DataError, match="column 'd' holds '05/01/2024' at row 2, which is not an ISO 8601 date"
     ):
         encode_table(schema, pd.DataFrame({"d": ["2024-01-07", "05/01/2024"]}))
+
+
+# --- spikes at round numbers, numbers on a grid ----------------------------------------------------------
+
+
+def _education(rows: int = 2000) -> pd.DataFrame:
+    """Years of schooling as surveys record them: a spike at 12 and at 16 beside a spread of 0..20."""
+    rng = np.random.default_rng(0)
+    smooth = np.clip(np.round(rng.normal(12.0, 3.5, rows)), 0, 20)
+    years = np.where(rng.random(rows) < 0.35, 12.0, np.where(rng.random(rows) < 0.15, 16.0, smooth))
+    return pd.DataFrame({"education": years.astype(int)})
+
+
+def test_round_numbers_far_above_their_neighbours_are_spikes_and_a_smooth_mode_is_not():
+    education = _education()["education"].to_numpy(dtype=float)
+    assert find_spikes(education) == (12.0, 16.0)
+    rng = np.random.default_rng(1)
+    # A smooth count's most common value is barely above its neighbours; a grid's values are even.
+    assert find_spikes(rng.poisson(20.0, 5000).astype(float)) == ()
+    assert find_spikes(rng.choice(np.arange(0.0, 370.0, 10.0), 5000)) == ()
+    # Values under 5% of the cells are no spike, however far above their neighbours.
+    rare = np.concatenate([rng.normal(0.0, 1.0, 1000), [7.0] * 40])
+    assert find_spikes(rare) == ()
+
+
+def test_a_column_with_spikes_is_spiked_its_centre_that_of_the_rest_and_a_schema_can_override():
+    table = _education()
+    schema = fit_schema(infer_schema(table), table)
+    spec = schema["education"]
+    assert (spec.kind, spec.family, spec.spikes) == ("spiked", "spiked_normal", (12.0, 16.0))
+    rest = table["education"][~table["education"].isin([12, 16])]
+    assert spec.center == pytest.approx(rest.mean()) and spec.spread == pytest.approx(rest.std(ddof=0))
+    assert "spikes at 12, 16" in schema.describe()
+    assert infer_schema(table, {"education": {"kind": "count"}})["education"].kind == "count"
+    declared = fit_schema(infer_schema(table, {"education": {"kind": "spiked", "spikes": [12.0]}}), table)
+    assert declared["education"].spikes == (12.0,)
+    with pytest.raises(DataError, match="spikes are declared, but only a spiked column"):
+        infer_schema(table, {"education": {"kind": "count", "spikes": [12.0]}})
+
+
+def test_values_on_a_grid_record_its_step_and_decode_onto_it():
+    assert grid_step(np.arange(0.0, 370.0, 10.0), 0) == 10.0
+    assert grid_step(np.arange(30) * 1.15078, 5) == pytest.approx(1.15078)
+    assert grid_step(np.arange(30.0), 0) is None  # the step of the decimals themselves
+    assert grid_step(np.arange(0.0, 90.0, 10.0), 0) is None  # 9 values: too few to tell
+    assert grid_step(np.arange(0.0, 370.0, 10.0), None) is None
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"wind_dir": rng.choice(np.arange(0, 370, 10), 500)})
+    schema = fit_schema(infer_schema(table), table)
+    assert schema["wind_dir"].step == 10.0 and "steps of 10" in schema.describe()
+    drawn = decode_table(schema, torch.tensor([[13.7], [16.0], [355.0], [-4.0]]))["wind_dir"]
+    assert drawn.tolist() == [10, 20, 360, 0]
+    # A declared step of 0 turns the grid off.
+    off = fit_schema(infer_schema(table, {"wind_dir": {"kind": "count", "step": 0}}), table)
+    assert off["wind_dir"].step is None
+    assert decode_table(off, torch.tensor([[13.7]]))["wind_dir"].tolist() == [14]

@@ -411,6 +411,10 @@ def test_a_schema_file_declares_ranges_decimals_and_ordered_levels(tmp_path):
         ("a: {kind: real, min: x}\n", "the min and max of column 'a' must be finite numbers"),
         ("a: {kind: real, decimals: 1.5}\n", "the decimals of column 'a' must be a whole number"),
         ("a: {kind: ordinal, levels: [x, x]}\n", "column 'a' declares a level twice"),
+        ("a: {kind: real, step: -1}\n", "the step of column 'a' must be a number >= 0"),
+        ("a: {kind: spiked, spikes: 12}\n", "the spikes of column 'a' must be a list of 1 to 100"),
+        ("a: {kind: spiked, spikes: [12, x]}\n", "the spikes of column 'a' must be finite numbers"),
+        ("a: {kind: spiked, spikes: [12, 12]}\n", "column 'a' declares a spike twice"),
     ):
         path.write_text(text)
         with pytest.raises(DataError, match=message):
@@ -419,6 +423,10 @@ def test_a_schema_file_declares_ranges_decimals_and_ordered_levels(tmp_path):
         infer_schema(_table(a=["1"]), {"a": {"kind": "real", "min": 5.0, "max": 1.0}})
     with pytest.raises(DataError, match="levels are declared, but a real column has none"):
         infer_schema(_table(a=["1"]), {"a": {"kind": "real", "levels": ["1"]}})
+    with pytest.raises(DataError, match="a step is declared, but a categorical column has levels"):
+        infer_schema(_table(a=["x"]), {"a": {"kind": "categorical", "step": 5.0}})
+    path.write_text("a: {kind: spiked, spikes: [16, 12], step: 2}\n")
+    assert read_schema_file(path) == {"a": {"kind": "spiked", "spikes": [12.0, 16.0], "step": 2.0}}
 
 
 def test_levels_come_back_as_the_table_spells_them():

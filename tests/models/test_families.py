@@ -141,7 +141,9 @@ def test_column_heads_and_features_follow_registration_order_and_column_order():
 
 def test_kinds_and_families_list_the_built_ins_in_order_with_each_kinds_default_first():
     assert list(KINDS)[:5] == ["real", "positive", "count", "binary", "categorical"]
-    assert FAMILIES["positive"] == ("gamma", "lognormal")
+    assert FAMILIES["real"] == ("normal", "normal_mixture")
+    assert FAMILIES["positive"] == ("gamma", "lognormal", "lognormal_mixture")
+    assert FAMILIES["spiked"] == ("spiked_normal",)
     assert FAMILIES["count"] == ("poisson", "negative_binomial", "zero_inflated_negative_binomial")
     assert ColumnSpec("x", "positive").family == "gamma"
 

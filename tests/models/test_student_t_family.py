@@ -87,7 +87,7 @@ _OVERRIDES = {"returns": {"kind": "real", "family": "student_t"}, "visits": {"ki
 
 
 def test_the_fixture_registers_the_family_for_real_columns_and_removes_it(student_t):
-    assert FAMILIES["real"] == ("normal", "student_t")
+    assert FAMILIES["real"] == ("normal", "normal_mixture", "student_t")
     assert registered_families()[-1] is student_t
     assert ColumnSpec("r", "real", "student_t").family == "student_t"
 

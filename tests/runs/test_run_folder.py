@@ -186,3 +186,23 @@ def test_a_resumed_run_keeps_every_resolved_setting_and_0_2_runs_their_unresolve
     # What 0.2 wrote: alpha null until training ended, no classifier weight.
     (tmp_path / "config.json").write_text(json.dumps(config(alpha=None)))
     write_run_config(tmp_path, config(alpha=540.0, classifier_weight=None), resume=True)
+
+
+def test_a_run_started_before_spellings_and_grids_resumes_but_not_one_whose_model_changed(tmp_path):
+    from vaekit.runs.store import write_run_config
+
+    def config(**column):
+        schema = {"columns": [{"name": "a", "kind": "count", "family": "poisson", **column}]}
+        return {
+            "model": "TabularVAE",
+            "model_config": {"schema": schema},
+            "train_config": {"seed": 0},
+            "data": {"dataset": "t"},
+        }
+
+    # Written before vaekit recorded a column's grid: the same model, with a grid to snap to now.
+    write_run_config(tmp_path, config(), resume=False)
+    write_run_config(tmp_path, config(step=10.0), resume=True)
+    # The kind or its spikes are the model itself.
+    with pytest.raises(RunError, match="model_config differ"):
+        write_run_config(tmp_path, config(kind="spiked", family="spiked_normal", spikes=[40.0]), resume=True)

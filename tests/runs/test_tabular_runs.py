@@ -296,8 +296,8 @@ def test_sampled_and_imputed_numbers_keep_the_training_range_and_decimals(csv_ru
 
 
 def test_a_run_saved_before_ranges_and_decimals_loads_and_samples_as_it_did(csv_run, tmp_path):
-    """A config.json written before issue 16 has no lower, upper, decimals or format: it loads, and
-    its numbers are drawn unrounded and unbounded, as then."""
+    """A config.json written before issue 16 has no lower, upper, decimals, format, step or spikes: it
+    loads, and its numbers are drawn unrounded and unbounded, as then."""
     import shutil
 
     run, _, _ = csv_run
@@ -305,7 +305,7 @@ def test_a_run_saved_before_ranges_and_decimals_loads_and_samples_as_it_did(csv_
     shutil.copytree(run.path, old)
     config = json.loads((old / "config.json").read_text())
     for column in config["model_config"]["schema"]["columns"]:
-        for key in ("lower", "upper", "decimals", "format"):
+        for key in ("lower", "upper", "decimals", "format", "step", "spikes"):
             column.pop(key)
     (old / "config.json").write_text(json.dumps(config))
     synthetic = sample_rows(load_run(old), 500)

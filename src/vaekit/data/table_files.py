@@ -166,10 +166,11 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     A column may also map to a kind alone (``{"age": "count"}``). Top-level ``columns:`` may wrap
     the mapping. Besides ``kind`` and ``family`` a column may declare ``min`` and ``max`` (numbers:
-    the range synthetic and imputed values are kept in), ``decimals`` (a whole number) and
-    ``levels`` (a list: an ordinal column's levels, in order). A top-level ``constraints:`` list
-    declares constraints between columns (``debt <= income``, ``{combinations: [city, region]}``),
-    kept under :data:`CONSTRAINTS_KEY` in the result.
+    the range synthetic and imputed values are kept in), ``decimals`` (a whole number), ``step`` (the
+    grid values are snapped to when written back; 0 for none), ``spikes`` (a list of numbers: a
+    spiked column's spikes) and ``levels`` (a list: an ordinal column's levels, in order). A
+    top-level ``constraints:`` list declares constraints between columns (``debt <= income``,
+    ``{combinations: [city, region]}``), kept under :data:`CONSTRAINTS_KEY` in the result.
     """
     path = Path(path)
     if not path.is_file():
@@ -234,6 +235,8 @@ def read_schema_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 #: Most levels a schema file may declare for one column.
 MAX_DECLARED_LEVELS = 10_000
+#: Most spikes a schema file may declare for one column (each is a logit of its head).
+MAX_DECLARED_SPIKES = 100
 
 
 def _declared_number(path: Path, name: Any, value: Any) -> float:
@@ -246,6 +249,25 @@ def _declared_decimals(path: Path, name: Any, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
         raise DataError(f"schema file {path}: the decimals of column {name!r} must be a whole number 0..15")
     return value
+
+
+def _declared_step(path: Path, name: Any, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise DataError(f"schema file {path}: the step of column {name!r} must be a number >= 0 (0: no grid)")
+    return float(value)
+
+
+def _declared_spikes(path: Path, name: Any, value: Any) -> list[float]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_DECLARED_SPIKES:
+        raise DataError(
+            f"schema file {path}: the spikes of column {name!r} must be a list of 1 to "
+            f"{MAX_DECLARED_SPIKES} numbers"
+        )
+    if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in value):
+        raise DataError(f"schema file {path}: the spikes of column {name!r} must be finite numbers")
+    if len(set(value)) < len(value):
+        raise DataError(f"schema file {path}: column {name!r} declares a spike twice")
+    return sorted(float(v) for v in value)
 
 
 def _declared_levels(path: Path, name: Any, value: Any) -> list[str]:
@@ -264,10 +286,13 @@ def _declared_levels(path: Path, name: Any, value: Any) -> list[str]:
 
 
 #: What a schema file may declare of a column beyond its kind and family, each with its check:
-#: ``min`` and ``max`` (the range values are kept in), ``decimals`` and ordered ``levels``.
+#: ``min`` and ``max`` (the range values are kept in), ``decimals``, the ``step`` of a grid values are
+#: snapped to (0: none), a spiked column's ``spikes`` and ordered ``levels``.
 _DECLARED_CONSTRAINTS = {
     "min": _declared_number,
     "max": _declared_number,
     "decimals": _declared_decimals,
+    "step": _declared_step,
+    "spikes": _declared_spikes,
     "levels": _declared_levels,
 }

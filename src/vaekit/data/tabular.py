@@ -307,9 +307,17 @@ def _declared_spec(name: str, entry: Mapping[str, Any]) -> ColumnSpec:
         lower=lower,
         upper=upper,
         decimals=entry.get("decimals"),
+        step=entry.get("step"),
+        spikes=tuple(entry.get("spikes", ())),
     )
     if spec.levels and not kind_named(spec.kind).has_levels:
         raise DataError(f"column {name!r}: levels are declared, but a {spec.kind} column has none")
+    if spec.spikes and not kind_named(spec.kind).has_spikes:
+        raise DataError(f"column {name!r}: spikes are declared, but only a spiked column has spikes")
+    if spec.step is not None and kind_named(spec.kind).has_levels:
+        raise DataError(
+            f"column {name!r}: a step is declared, but a {spec.kind} column has levels, not a grid"
+        )
     return spec
 
 

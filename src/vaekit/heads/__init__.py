@@ -11,9 +11,12 @@ from vaekit.heads.families import BernoulliHead as BernoulliHead
 from vaekit.heads.families import CategoricalHead as CategoricalHead
 from vaekit.heads.families import GammaHead as GammaHead
 from vaekit.heads.families import LogNormalHead as LogNormalHead
+from vaekit.heads.families import LogNormalMixtureHead as LogNormalMixtureHead
 from vaekit.heads.families import NegativeBinomialHead as NegativeBinomialHead
 from vaekit.heads.families import NormalHead as NormalHead
+from vaekit.heads.families import NormalMixtureHead as NormalMixtureHead
 from vaekit.heads.families import PoissonHead as PoissonHead
+from vaekit.heads.families import SpikedNormalHead as SpikedNormalHead
 from vaekit.heads.families import ZeroInflatedLogNormalHead as ZeroInflatedLogNormalHead
 from vaekit.heads.families import ZeroInflatedNegativeBinomialHead as ZeroInflatedNegativeBinomialHead
 
@@ -23,9 +26,12 @@ __all__ = [
     "CategoricalHead",
     "GammaHead",
     "LogNormalHead",
+    "LogNormalMixtureHead",
     "NegativeBinomialHead",
     "NormalHead",
+    "NormalMixtureHead",
     "PoissonHead",
+    "SpikedNormalHead",
     "ZeroInflatedLogNormalHead",
     "ZeroInflatedNegativeBinomialHead",
 ]

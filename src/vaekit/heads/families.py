@@ -8,7 +8,7 @@ import pyro.distributions as dist
 import torch
 from pyro.distributions import constraints
 
-from vaekit.distributions import IntensityBernoulli, ZeroInflatedLogNormal
+from vaekit.distributions import IntensityBernoulli, SpikedNormal, ZeroInflatedLogNormal
 from vaekit.heads.base import DistributionHead, InShape
 
 # Scales and rates use softplus rather than exp: exp overflows for large pre-activations and makes
@@ -44,6 +44,82 @@ class ZeroInflatedLogNormalHead(DistributionHead):
         self, gate_logits: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor
     ) -> ZeroInflatedLogNormal:
         return ZeroInflatedLogNormal(gate_logits, loc, scale)
+
+
+class SpikedNormalHead(DistributionHead):
+    """Spikes of probability at given values beside a Normal
+    (:class:`~vaekit.distributions.SpikedNormal`): one logit per spike and one for the Normal, loc in
+    R, scale in R+.
+
+    Parameters
+    ----------
+    in_shape, event_shape:
+        See :class:`DistributionHead`.
+    spikes:
+        ``event_shape + (K,)``: the spikes' values, in the units of the head's loc and scale; a
+        buffer, not a parameter, and not in the state dict (a model rebuilds it from its schema).
+    real_spikes:
+        Broadcastable to ``spikes``: ``False`` where a spike only pads an element with fewer spikes.
+    """
+
+    param_constraints = {"logits": constraints.real, "loc": constraints.real, "scale": _POSITIVE}
+
+    def __init__(
+        self,
+        in_shape: InShape,
+        spikes: torch.Tensor,
+        event_shape: Sequence[int] = (),
+        real_spikes: torch.Tensor | None = None,
+    ) -> None:
+        if spikes.ndim < 1 or spikes.shape[-1] < 1:
+            raise ValueError(
+                f"a spiked head needs at least one spike, got spikes of shape {tuple(spikes.shape)}"
+            )
+        self.num_spikes = int(spikes.shape[-1])
+        super().__init__(in_shape, event_shape)
+        real = torch.ones_like(spikes, dtype=torch.bool) if real_spikes is None else real_spikes
+        self.register_buffer("spikes", spikes.float(), persistent=False)
+        self.register_buffer("real_spikes", real.expand(spikes.shape).clone(), persistent=False)
+
+    def param_shape(self, name: str) -> tuple[int, ...]:
+        return self.event_shape + (self.num_spikes + 1,) if name == "logits" else self.event_shape
+
+    def make_distribution(self, logits: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor) -> SpikedNormal:
+        return SpikedNormal(logits, self.spikes, loc, scale, self.real_spikes)
+
+
+class _MixtureHead(DistributionHead):
+    """A mixture of ``num_components`` distributions of one family for each element: logits, loc in
+    R and scale in R+ of each component."""
+
+    param_constraints = {"logits": constraints.real, "loc": constraints.real, "scale": _POSITIVE}
+    component: type[dist.TorchDistribution]
+
+    def __init__(self, in_shape: InShape, num_components: int, event_shape: Sequence[int] = ()) -> None:
+        if num_components < 2:
+            raise ValueError(f"a mixture head needs at least 2 components, got {num_components}")
+        self.num_components = int(num_components)
+        super().__init__(in_shape, event_shape)
+
+    def param_shape(self, name: str) -> tuple[int, ...]:
+        return self.event_shape + (self.num_components,)
+
+    def make_distribution(
+        self, logits: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor
+    ) -> dist.MixtureSameFamily:
+        return dist.MixtureSameFamily(dist.Categorical(logits=logits), self.component(loc, scale))
+
+
+class NormalMixtureHead(_MixtureHead):
+    """A mixture of Normals for numbers with several modes."""
+
+    component = dist.Normal
+
+
+class LogNormalMixtureHead(_MixtureHead):
+    """A mixture of LogNormals for positive numbers with several modes."""
+
+    component = dist.LogNormal
 
 
 class ZeroInflatedNegativeBinomialHead(DistributionHead):

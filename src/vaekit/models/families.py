@@ -44,16 +44,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaekit.distributions import ZeroInflatedLogNormal
+from vaekit.distributions import SpikedNormal, ZeroInflatedLogNormal
 from vaekit.heads import (
     BernoulliHead,
     CategoricalHead,
     DistributionHead,
     GammaHead,
     LogNormalHead,
+    LogNormalMixtureHead,
     NegativeBinomialHead,
     NormalHead,
+    NormalMixtureHead,
     PoissonHead,
+    SpikedNormalHead,
     ZeroInflatedLogNormalHead,
     ZeroInflatedNegativeBinomialHead,
 )
@@ -498,6 +501,76 @@ class ZeroLogNormalFamily(ScalarFamily):
         return (standardised * present).unsqueeze(-1)
 
 
+class SpikedNormalFamily(ScalarFamily):
+    """Spiked columns (:class:`~vaekit.data.column_kinds.SpikedKind`): each column's spikes drawn
+    exactly with probabilities from the head's logits, the other values from
+    Normal(center + spread * loc, spread * scale), centre and spread those of the values off the
+    spikes (:class:`~vaekit.distributions.SpikedNormal`). The head's logits cover the most spikes of
+    any of the family's columns; a column with fewer has padding spikes that no value meets."""
+
+    name, kind, safe_fill, default_for_kind = "spiked_normal", "spiked", 0.0, True
+
+    def column_constants(self, columns: Sequence[ColumnSpec]) -> Constants:
+        width = max(1, max((len(c.spikes) for c in columns), default=0))
+        spikes = torch.zeros(len(columns), width)
+        real = torch.zeros(len(columns), width, dtype=torch.bool)
+        for position, column in enumerate(columns):
+            spikes[position, : len(column.spikes)] = _floats(column.spikes)
+            real[position, : len(column.spikes)] = True
+        return {**super().column_constants(columns), "spikes": spikes, "real_spikes": real}
+
+    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
+        constants = self.column_constants(columns)
+        standardised = (constants["spikes"] - constants["center"][:, None]) / constants["spread"][:, None]
+        return SpikedNormalHead(in_features, standardised, (len(columns),), constants["real_spikes"])
+
+    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
+        center, spread = constants["center"], constants["spread"]
+        return SpikedNormal(
+            params["logits"],
+            constants["spikes"],
+            center + spread * params["loc"],
+            spread * params["scale"],
+            constants["real_spikes"],
+        )
+
+
+#: Components of a mixture family's distribution of each cell.
+MIXTURE_COMPONENTS = 3
+
+
+class NormalMixtureFamily(ScalarFamily):
+    """Real columns with several modes given the latent code: a mixture of
+    :data:`MIXTURE_COMPONENTS` Normals, each Normal(center + spread * loc_k, spread * scale_k), with
+    weights softmax(logits), the head giving every component's parameters."""
+
+    name, kind, safe_fill = "normal_mixture", "real", 0.0
+
+    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
+        return NormalMixtureHead(in_features, MIXTURE_COMPONENTS, (len(columns),))
+
+    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
+        center, spread = constants["center"].unsqueeze(-1), constants["spread"].unsqueeze(-1)
+        components = dist.Normal(center + spread * params["loc"], spread * params["scale"])
+        return dist.MixtureSameFamily(dist.Categorical(logits=params["logits"]), components)
+
+
+class LogNormalMixtureFamily(_LogScale, ScalarFamily):
+    """Positive columns with several modes given the latent code: a mixture of
+    :data:`MIXTURE_COMPONENTS` LogNormals on the log scale, as :class:`NormalMixtureFamily` is of
+    Normals."""
+
+    name, kind, safe_fill = "lognormal_mixture", "positive", 1.0
+
+    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
+        return LogNormalMixtureHead(in_features, MIXTURE_COMPONENTS, (len(columns),))
+
+    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
+        center, spread = constants["center"].unsqueeze(-1), constants["spread"].unsqueeze(-1)
+        components = dist.LogNormal(center + spread * params["loc"], spread * params["scale"])
+        return dist.MixtureSameFamily(dist.Categorical(logits=params["logits"]), components)
+
+
 # --- the registry ------------------------------------------------------------------------------------
 
 # In registration order, the order of the sample sites and of the heads' initialisation.
@@ -566,5 +639,8 @@ for _family in (
     DateTimeFamily(),
     ZeroInflatedNegativeBinomialFamily(),  # the families before keep their sites' order
     ManyLevelsFamily(),
+    SpikedNormalFamily(),
+    NormalMixtureFamily(),
+    LogNormalMixtureFamily(),
 ):
     register_family(_family)

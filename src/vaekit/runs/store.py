@@ -317,12 +317,14 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
                 settings.pop(key, None)
             for key in RESUMABLE_TRAIN_SETTINGS:
                 settings.get("train_config", {}).pop(key, None)
-            # How the table spells its levels is no part of the model: a run started before vaekit
-            # kept the spellings resumes.
+            # How the table spells its levels and the grid its numbers are snapped to are no part
+            # of the model: a run started before vaekit kept the spellings or the grid resumes.
             schema = settings.get("model_config", {}).get("schema")
             for column in schema.get("columns", []) if isinstance(schema, dict) else []:
-                if isinstance(column, dict) and column.get("levels"):
-                    column.pop("format", None)
+                if isinstance(column, dict):
+                    column.pop("step", None)
+                    if column.get("levels"):
+                        column.pop("format", None)
             return settings
 
         before, now = comparable(stored), comparable(config)
