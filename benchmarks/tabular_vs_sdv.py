@@ -91,11 +91,14 @@ def quality(held_out: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> 
     }
 
 
-def run_vaekit(work: Path, rows: int, seed: int, holes: bool) -> tuple[pd.DataFrame, dict[str, float], str]:
-    """Train and sample as a user types it; the synthetic rows, the wall times, the printed schema."""
+def run_vaekit(
+    work: Path, rows: int, seed: int, holes: bool, options: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, dict[str, float], str]:
+    """Train and sample as a user types it (with ``options`` added to the train command); the synthetic
+    rows, the wall times, the printed schema."""
     run_dir = work / "run"
     command = ["train", "tabular", "--csv", str(work / "train.csv"), "--out", str(run_dir)]
-    command += ["--seed", str(seed), "--no-progress"]
+    command += ["--seed", str(seed), "--no-progress", *options]
     printed = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stderr(printed), contextlib.redirect_stdout(io.StringIO()):

@@ -106,8 +106,8 @@ class SpikedNormal(dist.TorchDistribution):
     the last of the ``K + 1`` logits, ``x ~ Normal(loc, scale)``. ``log_prob`` is the log of a spike's
     probability at a spike and the log of the last probability times the Normal's density elsewhere:
     a density with respect to point masses at the spikes plus Lebesgue measure, as
-    :class:`ZeroInflatedLogNormal` is for one spike at 0. A value within ``1e-6`` (relative) of a spike
-    is that spike, so that a cell read in 32-bit floats still meets it.
+    :class:`ZeroInflatedLogNormal` is for one spike at 0. A value meets a spike when it equals it:
+    cells and spikes are the same numbers rounded to 32-bit floats alike.
 
     Parameters
     ----------
@@ -159,8 +159,7 @@ class SpikedNormal(dist.TorchDistribution):
         return dist.Normal(self.loc, self.scale)
 
     def _spike_hits(self, value: torch.Tensor) -> torch.Tensor:
-        tolerance = 1e-6 * self.spikes.abs().clamp_min(1.0)
-        return ((value.unsqueeze(-1) - self.spikes).abs() <= tolerance) & self.real_spikes
+        return (value.unsqueeze(-1) == self.spikes) & self.real_spikes
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:

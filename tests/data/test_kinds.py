@@ -3,6 +3,8 @@ kind added from the test suite alone (proportions, with a Beta likelihood), trai
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pyro.distributions as dist
@@ -412,3 +414,46 @@ def test_values_on_a_grid_record_its_step_and_decode_onto_it():
     off = fit_schema(infer_schema(table, {"wind_dir": {"kind": "count", "step": 0}}), table)
     assert off["wind_dir"].step is None
     assert decode_table(off, torch.tensor([[13.7]]))["wind_dir"].tolist() == [14]
+
+
+def test_rounding_never_adds_to_a_spike_and_a_drawn_spike_is_written_as_itself():
+    table = _education()
+    spec = fit_schema(infer_schema(table), table)["education"]
+    kind = kind_named("spiked")
+    # 12 drawn as a spike stays 12; 11.6 and 12.4 drawn from the Normal would round to 12: they go to
+    # the whole number on their own side, as the values off the spikes never hold 12.
+    drawn = np.array([12.0, 11.6, 12.4, 13.2, 15.7, 16.3])
+    assert kind.written_values(spec, drawn).tolist() == [12.0, 11.0, 13.0, 13.0, 15.0, 17.0]
+    # A spike that 32-bit floats cannot hold exactly comes back as the column's own number.
+    odd = replace(spec, spikes=(0.1234567,), decimals=None)
+    assert kind.written_values(odd, np.array([np.float32(0.1234567)], dtype=float)).tolist() == [0.1234567]
+    smooth = pd.DataFrame({"x": np.arange(40.0)})
+    with pytest.warns(VaekitWarning, match="'x' is declared spiked, but no value of it is a spike"):
+        assert fit_schema(infer_schema(smooth, {"x": {"kind": "spiked"}}), smooth)["x"].spikes == ()
+
+
+def test_a_grid_keeps_to_a_declared_range_and_its_own_decimals():
+    table = pd.DataFrame({"a": np.random.default_rng(0).choice(np.arange(0, 370, 10), 500)})
+    schema = fit_schema(infer_schema(table, {"a": {"kind": "real", "min": 5.0, "step": 10.0}}), table)
+    # The declared min 5 is off the grid: values stay on it, from 10.
+    assert decode_table(schema, torch.tensor([[1.0], [4.0], [360.0]]))["a"].tolist() == [10, 10, 360]
+    fine = fit_schema(infer_schema(table, {"a": {"kind": "real", "step": 0.1}}), table)
+    assert fine["a"].decimals == 1  # the whole numbers of the data, the step's one decimal
+    assert decode_table(fine, torch.tensor([[0.3], [2.26]]))["a"].tolist() == [0.3, 2.3]
+    with pytest.raises(DataError, match="step 2.5 is no multiple of the declared 0 decimal"):
+        infer_schema(table, {"a": {"kind": "real", "step": 2.5, "decimals": 0}})
+    dates = pd.DataFrame({"d": ["2024-01-01", "2024-01-08"]})
+    with pytest.raises(DataError, match="a datetime column has no grid of numbers"):
+        infer_schema(dates, {"d": {"kind": "datetime", "step": 7.0}})
+
+
+def test_a_positive_column_of_narrow_spread_gets_a_lognormal_and_a_wide_one_the_gamma():
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {"pressure": rng.normal(1013.0, 7.5, 400).round(1), "wage": rng.lognormal(2.0, 0.7, 400)}
+    )
+    schema = infer_schema(table)
+    assert (schema["pressure"].kind, schema["pressure"].family) == ("positive", "lognormal")
+    assert (schema["wage"].kind, schema["wage"].family) == ("positive", "gamma")
+    declared = infer_schema(table, {"pressure": {"kind": "positive", "family": "gamma"}})
+    assert declared["pressure"].family == "gamma"

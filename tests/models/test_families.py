@@ -41,6 +41,8 @@ def _columns(family) -> list[ColumnSpec]:
             levels=_LEVELS[j] if has_levels else (),
             center=0.0 if has_levels else 0.5 * j,
             spread=1.0 if has_levels else 1.0 + j,
+            # Two spikes in one column, none in the other: the head pads the second.
+            spikes=(0.0, 1.5)[: 2 - 2 * j] if kind_named(family.kind).has_spikes else (),
         )
         for j in range(2)
     ]

@@ -89,7 +89,11 @@ def test_an_impossible_condition_is_refused_after_a_bounded_search(run, monkeypa
     with pytest.raises(VaekitError, match="none of 20,000 rows drawn .* impossible under the model"):
         sample_rows(run, 5, given=["x>1000"])
     with pytest.raises(VaekitError, match=r"ask for --n \d+ or fewer"):
-        sample_rows(run, 10_000, given=["x>13"])
+        sample_rows(run, 10_000, given=["x>12"])
+    # Bounds are judged on the values as written: none is written above the training maximum (12.39),
+    # however far above it the model draws.
+    with pytest.raises(VaekitError, match="none of 20,000 rows drawn .* impossible under the model"):
+        sample_rows(run, 5, given=["x>12.4"])
     # Asked for many rows, the search may draw more: 20 per row asked for.
     monkeypatch.setattr(tabular_runs, "DRAWS_PER_ROW_ASKED", 20)
     assert len(sample_rows(run, 10_000, given=["x>11"])) == 10_000

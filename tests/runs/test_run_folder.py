@@ -190,19 +190,24 @@ def test_a_resumed_run_keeps_every_resolved_setting_and_0_2_runs_their_unresolve
 
 def test_a_run_started_before_spellings_and_grids_resumes_but_not_one_whose_model_changed(tmp_path):
     from vaekit.runs.store import write_run_config
+    from vaekit.schema import ColumnSpec, Schema
 
-    def config(**column):
-        schema = {"columns": [{"name": "a", "kind": "count", "family": "poisson", **column}]}
+    def config(*columns):
         return {
             "model": "TabularVAE",
-            "model_config": {"schema": schema},
+            "model_config": {"schema": Schema(columns).to_dict()},
             "train_config": {"seed": 0},
             "data": {"dataset": "t"},
         }
 
-    # Written before vaekit recorded a column's grid: the same model, with a grid to snap to now.
-    write_run_config(tmp_path, config(), resume=False)
-    write_run_config(tmp_path, config(step=10.0), resume=True)
-    # The kind or its spikes are the model itself.
+    now = config(ColumnSpec("a", "count", "poisson", step=10.0), ColumnSpec("b", "real"))
+    # Written before vaekit recorded a column's grid and spikes: no such keys at all.
+    before = json.loads(json.dumps(now))
+    for column in before["model_config"]["schema"]["columns"]:
+        del column["step"], column["spikes"]
+    (tmp_path / "config.json").write_text(json.dumps(before))
+    write_run_config(tmp_path, now, resume=True)
+    # Spikes are the model itself.
+    spiked = config(ColumnSpec("a", "count", "poisson"), ColumnSpec("b", "spiked", spikes=(40.0,)))
     with pytest.raises(RunError, match="model_config differ"):
-        write_run_config(tmp_path, config(kind="spiked", family="spiked_normal", spikes=[40.0]), resume=True)
+        write_run_config(tmp_path, spiked, resume=True)

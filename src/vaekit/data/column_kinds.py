@@ -12,6 +12,7 @@ kinds and name none; a kind's likelihood families are registered on the model si
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from abc import ABC, abstractmethod
@@ -187,6 +188,7 @@ class ColumnKind(ABC):
     name: ClassVar[str]
     has_levels: ClassVar[bool]
     has_spikes: ClassVar[bool] = False
+    snaps_to_grid: ClassVar[bool] = False
     correlates: ClassVar[bool] = True
     inference_rank: ClassVar[int | None] = None
 
@@ -220,6 +222,12 @@ class ColumnKind(ABC):
     @abstractmethod
     def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
         """Encoded values of the column (as a model draws them) back as the table's values."""
+
+    def written_values(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        """Encoded values as the table will write them, still encoded (a number kind's values
+        snapped, rounded and kept in range), so that a condition on drawn rows judges what is
+        written; the values themselves by default."""
+        return values
 
     def model_scale(self, values: np.ndarray) -> np.ndarray:
         """Present values on the scale the model works on (for a number kind), dropping any
@@ -281,7 +289,7 @@ class NumberKind(ColumnKind):
     then, unrounded and unbounded.
     """
 
-    has_levels = False
+    has_levels, snaps_to_grid = False, True
 
     def value_checks(self, values: np.ndarray, single: np.ndarray) -> list[ValueCheck]:
         """Checks of the kind's own, beyond text, infinite and out-of-float32 cells; ``single`` holds
@@ -299,6 +307,9 @@ class NumberKind(ColumnKind):
         decimals = decimals_of(present_values) if spec.decimals is None else spec.decimals
         # A declared step of 0 turns the grid off.
         step = grid_step(present_values, decimals) if spec.step is None else (spec.step or None)
+        if step is not None and decimals is not None and spec.decimals is None:
+            # Values on a declared grid of 2.5 keep its decimal even when the training values are whole.
+            decimals = max(decimals, decimals_of(np.array([step])) or 0)
         # A constant column has no spread; 1 keeps the scaling an identity rather than a division by 0.
         return replace(
             spec,
@@ -313,14 +324,30 @@ class NumberKind(ColumnKind):
     def encode(self, spec: ColumnSpec, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return _validated_numbers(spec, column, self.value_checks)
 
-    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-        decoded = values.astype(float)
+    def written_values(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        written = values.astype(float)
+        lower, upper = spec.lower, spec.upper
         if spec.step:
-            decoded = np.round(decoded / spec.step) * spec.step
-        if spec.decimals is not None:
-            decoded = np.round(decoded, spec.decimals)
-        if spec.lower is not None or spec.upper is not None:
-            decoded = np.clip(decoded, spec.lower, spec.upper)
+            written = np.round(written / spec.step) * spec.step
+            # The range's ends moved onto the grid, inward, so that clipping keeps values on it.
+            if lower is not None:
+                lower = math.ceil(lower / spec.step - 1e-9) * spec.step
+            if upper is not None:
+                upper = math.floor(upper / spec.step + 1e-9) * spec.step
+            if lower is not None and upper is not None and lower > upper:
+                lower, upper = spec.lower, spec.upper  # a range narrower than a step: the range wins
+        # A product of the step carries float noise (0.30000000000000004): the step's own decimals.
+        decimals = spec.decimals
+        if spec.step and decimals is None:
+            decimals = decimals_of(np.array([spec.step]))
+        if decimals is not None:
+            written = np.round(written, decimals)
+        if lower is not None or upper is not None:
+            written = np.clip(written, lower, upper)
+        return written
+
+    def decode(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        decoded = self.written_values(spec, values)
         if spec.decimals == 0 and np.isfinite(decoded).all() and np.abs(decoded).max(initial=0) < 2**53:
             return decoded.astype(np.int64)  # whole numbers stay whole numbers
         return decoded
@@ -345,6 +372,14 @@ class RealKind(NumberKind):
         ]
 
 
+#: A positive column whose logarithm has a standard deviation below this is inferred LogNormal, not
+#: Gamma: air pressure (983 to 1042 hPa, 0.007) asks a Gamma for a concentration of about 1/0.007^2,
+#: some 19,000, far beyond what its head reaches in training, so its draws spread several times too
+#: wide; the LogNormal's head works in standard units of the logarithm whatever its spread. Chosen on
+#: validation rows (README, the *positive* entry of schema inference; benchmarks/column_shapes.py).
+NARROW_LOG_SPREAD = 0.1
+
+
 class PositiveKind(NumberKind):
     """Numbers > 0, modelled on the log scale."""
 
@@ -361,6 +396,13 @@ class PositiveKind(NumberKind):
 
     def model_scale(self, values: np.ndarray) -> np.ndarray:
         return np.log(values[values > 0])
+
+    def infer_family(self, column: pd.Series) -> str:
+        """A LogNormal for positive numbers whose logarithm spreads less than
+        :data:`NARROW_LOG_SPREAD`; the Gamma otherwise."""
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        logs = np.log(values[np.isfinite(values) & (values > 0)])
+        return "lognormal" if len(logs) > 1 and logs.std() < NARROW_LOG_SPREAD else ""
 
 
 #: Counts whose variance is more than this many times their mean are inferred over-dispersed and get
@@ -663,12 +705,40 @@ class SpikedKind(RealKind):
         values, present = _validated_numbers(spec, column, self.value_checks)
         observed = values[present]
         spikes = spec.spikes or find_spikes(observed)
+        if not spikes:
+            warnings.warn(
+                f"column {spec.name!r} is declared spiked, but no value of it is a spike (at least "
+                f"{SPIKE_MIN_SHARE:.0%} of the cells and {SPIKE_RATIO:g} times its neighbours'): it is "
+                "modelled as a Normal; declare its spikes (spikes: [...]) or another kind",
+                VaekitWarning,
+                stacklevel=3,
+            )
         rest = observed[~np.isin(observed, spikes)]
         if len(rest) < 2:
             return replace(fitted, spikes=spikes)
         spread = float(rest.std())
         center = float(rest.mean())
         return replace(fitted, spikes=spikes, center=center, spread=spread if spread > 1e-8 else 1.0)
+
+    def written_values(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+        """A spike drawn is written as the spike itself (the model holds it in 32-bit floats); a value
+        drawn from the continuous part that rounding would turn into a spike goes to the next value
+        of the grid or decimals on its own side, so that rounding does not add to the spikes."""
+        spikes = np.asarray(spec.spikes, dtype=float)
+        if not len(spikes):
+            return super().written_values(spec, values)
+        values = values.astype(float)
+        drawn_spike = values[:, None] == spikes.astype(np.float32).astype(float)[None, :]
+        written = super().written_values(spec, values)
+        resolution = spec.step or (10.0**-spec.decimals if spec.decimals is not None else 0.0)
+        onto_spike = np.isin(written, spikes) & ~drawn_spike.any(1)
+        if resolution and onto_spike.any():
+            side = np.where(values[onto_spike] >= written[onto_spike], 1.0, -1.0)
+            moved = written[onto_spike] + side * resolution
+            written[onto_spike] = super().written_values(spec, moved)
+        hit = drawn_spike.any(1)
+        written[hit] = spikes[drawn_spike[hit].argmax(1)]
+        return written
 
 
 #: The shapes of ISO 8601 dates and times vaekit writes back, each with its ``strftime`` format and
@@ -715,6 +785,7 @@ class DateTimeKind(NumberKind):
     """
 
     name, inference_rank = "datetime", 45
+    snaps_to_grid = False  # its values are written in its format's resolution
 
     def claims_text(self, words: set[str], numeric_share: float) -> bool:
         return numeric_share == 0 and all(_iso_shape(word.upper()) for word in words)

@@ -3,18 +3,21 @@
 A schema names each column's *kind* (what the values are) and *family* (the likelihood that
 models them):
 
-============ ======================================= ============================
+============ ======================================= ============================================
 kind         values                                  families (default first)
-============ ======================================= ============================
-real         any finite number                       normal
-positive     numbers > 0                             gamma, lognormal
-count        whole numbers >= 0                      poisson, negative_binomial
+============ ======================================= ============================================
+real         any finite number                       normal, normal_mixture
+positive     numbers > 0                             gamma, lognormal, lognormal_mixture
+count        whole numbers >= 0                      poisson, negative_binomial, zero_inflated_nb
 binary       two levels (0/1, true/false, yes/no...) bernoulli
-categorical  a fixed set of levels seen in training  categorical
+categorical  a fixed set of levels seen in training  categorical, many_levels
 ordinal      ordered levels (few-valued numbers)     ordinal
 nonnegative  numbers >= 0 with a spike at 0          zero_lognormal
 datetime     ISO 8601 dates and date-times           datetime_normal
-============ ======================================= ============================
+spiked       numbers with spikes at a few values     spiked_normal
+============ ======================================= ============================================
+
+(``zero_inflated_nb`` stands for ``zero_inflated_negative_binomial``.)
 
 Inference from a table, column by column (empty cells and NaN are missing values):
 
@@ -23,8 +26,10 @@ Inference from a table, column by column (empty cells and NaN are missing values
   identifiers of their form in synthetic rows;
 * all values numbers: only 0 and 1 -> binary; at most 15 distinct values, each seen at least 5 times
   -> ordinal; >= 0 with at least a fifth exactly 0 and more than 15 distinct positive values ->
-  nonnegative; all whole, >= 0 and at most 1e15 -> count; all > 0 -> positive; otherwise real (at
-  most 1e15 in magnitude); the thresholds are in :mod:`~vaekit.data.column_kinds`;
+  nonnegative; more than 15 distinct values, one of them a spike (at least 5% of the cells and 3
+  times the share of each value next to it) -> spiked; all whole, >= 0 and at most 1e15 -> count;
+  all > 0 -> positive; otherwise real (at most 1e15 in magnitude); the thresholds are in
+  :mod:`~vaekit.data.column_kinds`;
 * true/false values -> binary; ISO 8601 dates or date-times -> datetime;
 * text -> categorical, except that a column whose values are numbers but for a few
   (at least 90%) is an error naming the first text cell, since that is almost always a typo;
@@ -32,8 +37,9 @@ Inference from a table, column by column (empty cells and NaN are missing values
 
 Fitting a schema to training data also records what the model needs to work in well-scaled
 units (the centre and spread of each numeric column, on the log scale for positive and count
-columns), the levels of binary, categorical and ordinal columns, and the range and decimals of each
-numeric column, which decoding keeps synthetic and imputed values to.
+columns), the levels of binary, categorical and ordinal columns, the spikes of spiked columns, and
+the range, decimals and grid of each numeric column, which decoding keeps synthetic and imputed
+values to.
 
 Each kind is a registered :class:`ColumnKind` (see :func:`register_kind`): its inference rule,
 its checks, how its cells become numbers and how they are decoded back; the functions of this
@@ -294,8 +300,8 @@ def infer_schema(table: pd.DataFrame, overrides: Mapping[str, Mapping[str, Any]]
 
 
 def _declared_spec(name: str, entry: Mapping[str, Any]) -> ColumnSpec:
-    """The column a schema file's entry declares: kind and family, and any declared range, decimals
-    and levels, which fitting keeps as declared."""
+    """The column a schema file's entry declares: kind and family, and any declared range, decimals,
+    step, spikes and levels, which fitting keeps as declared."""
     lower, upper = entry.get("min"), entry.get("max")
     if lower is not None and upper is not None and lower > upper:
         raise DataError(f"column {name!r}: the declared min {lower:g} is above the max {upper:g}")
@@ -314,10 +320,17 @@ def _declared_spec(name: str, entry: Mapping[str, Any]) -> ColumnSpec:
         raise DataError(f"column {name!r}: levels are declared, but a {spec.kind} column has none")
     if spec.spikes and not kind_named(spec.kind).has_spikes:
         raise DataError(f"column {name!r}: spikes are declared, but only a spiked column has spikes")
-    if spec.step is not None and kind_named(spec.kind).has_levels:
+    if spec.step is not None and not kind_named(spec.kind).snaps_to_grid:
         raise DataError(
-            f"column {name!r}: a step is declared, but a {spec.kind} column has levels, not a grid"
+            f"column {name!r}: a step is declared, but a {spec.kind} column has no grid of numbers"
         )
+    if spec.step and spec.decimals is not None:
+        units = spec.step * 10**spec.decimals
+        if abs(round(units) - units) > 1e-9 * max(1.0, units):
+            raise DataError(
+                f"column {name!r}: the declared step {spec.step:g} is no multiple of the declared "
+                f"{spec.decimals} decimal(s): values on its grid could not be written"
+            )
     return spec
 
 

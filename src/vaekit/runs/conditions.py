@@ -49,11 +49,17 @@ class Condition:
         """Whether the model is conditioned on the cell (``=``); otherwise rows are kept that meet it."""
         return self.operator == "="
 
-    def holds(self, rows: torch.Tensor) -> torch.Tensor:
-        """Which of the encoded ``rows`` ``(N, columns)`` meet the condition: ``(N,)`` booleans."""
+    def holds(self, rows: torch.Tensor, schema: Schema | None = None) -> torch.Tensor:
+        """Which of the encoded ``rows`` ``(N, columns)`` meet the condition: ``(N,)`` booleans. With
+        the ``schema``, a bound is judged on the values as they will be written (snapped to the
+        column's grid and rounded to its decimals), not on the values the model drew."""
         cells = rows[:, self.position]
         if self.gives_the_cell:
             return cells == self.encoded
+        if schema is not None and not self.on_levels:
+            spec = schema.columns[self.position]
+            written = kind_named(spec.kind).written_values(spec, cells.detach().cpu().double().numpy())
+            cells = torch.as_tensor(written, dtype=torch.float64)
         return _COMPARE[self.operator](cells, self.encoded)
 
 

@@ -323,6 +323,8 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
             for column in schema.get("columns", []) if isinstance(schema, dict) else []:
                 if isinstance(column, dict):
                     column.pop("step", None)
+                    if not column.get("spikes"):  # a column of a kind without spikes
+                        column.pop("spikes", None)
                     if column.get("levels"):
                         column.pop("format", None)
             return settings

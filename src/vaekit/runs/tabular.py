@@ -272,7 +272,7 @@ def _draw_rows(
     def keep(rows: torch.Tensor) -> torch.Tensor:
         meets = torch.ones(len(rows), dtype=torch.bool)
         for condition in conditions:
-            meets &= condition.holds(rows)
+            meets &= condition.holds(rows, modelled)
         if schema.constraints:  # on the rows as written: after rounding, ranges and levels' text
             meets &= torch.from_numpy(rows_meeting(schema, decode_table(modelled, rows)))
         return rows[meets]
