@@ -539,36 +539,36 @@ class SpikedNormalFamily(ScalarFamily):
 MIXTURE_COMPONENTS = 3
 
 
-class NormalMixtureFamily(ScalarFamily):
-    """Real columns with several modes given the latent code: a mixture of
-    :data:`MIXTURE_COMPONENTS` Normals, each Normal(center + spread * loc_k, spread * scale_k), with
-    weights softmax(logits), the head giving every component's parameters."""
+class _MixtureFamily(ScalarFamily):
+    """Each cell a mixture of :data:`MIXTURE_COMPONENTS` distributions of ``component``, component k
+    ``component(center + spread * loc_k, spread * scale_k)`` with weight softmax(logits)_k; the head
+    (``head_type``) gives every component's parameters."""
+
+    head_type: ClassVar[type[DistributionHead]]
+    component: ClassVar[type[dist.TorchDistribution]]
+
+    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
+        return self.head_type(in_features, MIXTURE_COMPONENTS, (len(columns),))
+
+    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
+        center, spread = constants["center"].unsqueeze(-1), constants["spread"].unsqueeze(-1)
+        components = self.component(center + spread * params["loc"], spread * params["scale"])
+        return dist.MixtureSameFamily(dist.Categorical(logits=params["logits"]), components)
+
+
+class NormalMixtureFamily(_MixtureFamily):
+    """Real columns with several modes given the latent code: a mixture of Normals."""
 
     name, kind, safe_fill = "normal_mixture", "real", 0.0
-
-    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
-        return NormalMixtureHead(in_features, MIXTURE_COMPONENTS, (len(columns),))
-
-    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
-        center, spread = constants["center"].unsqueeze(-1), constants["spread"].unsqueeze(-1)
-        components = dist.Normal(center + spread * params["loc"], spread * params["scale"])
-        return dist.MixtureSameFamily(dist.Categorical(logits=params["logits"]), components)
+    head_type, component = NormalMixtureHead, dist.Normal
 
 
-class LogNormalMixtureFamily(_LogScale, ScalarFamily):
-    """Positive columns with several modes given the latent code: a mixture of
-    :data:`MIXTURE_COMPONENTS` LogNormals on the log scale, as :class:`NormalMixtureFamily` is of
-    Normals."""
+class LogNormalMixtureFamily(_LogScale, _MixtureFamily):
+    """Positive columns with several modes given the latent code: a mixture of LogNormals on the log
+    scale (centre and spread those of the logarithm)."""
 
     name, kind, safe_fill = "lognormal_mixture", "positive", 1.0
-
-    def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
-        return LogNormalMixtureHead(in_features, MIXTURE_COMPONENTS, (len(columns),))
-
-    def distribution(self, params: dict[str, torch.Tensor], constants: Constants) -> dist.TorchDistribution:
-        center, spread = constants["center"].unsqueeze(-1), constants["spread"].unsqueeze(-1)
-        components = dist.LogNormal(center + spread * params["loc"], spread * params["scale"])
-        return dist.MixtureSameFamily(dist.Categorical(logits=params["logits"]), components)
+    head_type, component = LogNormalMixtureHead, dist.LogNormal
 
 
 # --- the registry ------------------------------------------------------------------------------------
