@@ -424,6 +424,12 @@ def test_rounding_never_adds_to_a_spike_and_a_drawn_spike_is_written_as_itself()
     # the whole number on their own side, as the values off the spikes never hold 12.
     drawn = np.array([12.0, 11.6, 12.4, 13.2, 15.7, 16.3])
     assert kind.written_values(spec, drawn).tolist() == [12.0, 11.0, 13.0, 13.0, 15.0, 17.0]
+    # Above the end of the range, clipping would bring the value back onto the spike: the inner side.
+    top = replace(spec, spikes=(spec.upper,))
+    assert kind.written_values(top, np.array([spec.upper + 0.3, spec.upper])).tolist() == [
+        spec.upper - 1,
+        spec.upper,
+    ]
     # A spike that 32-bit floats cannot hold exactly comes back as the column's own number.
     odd = replace(spec, spikes=(0.1234567,), decimals=None)
     assert kind.written_values(odd, np.array([np.float32(0.1234567)], dtype=float)).tolist() == [0.1234567]

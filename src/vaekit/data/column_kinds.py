@@ -734,8 +734,11 @@ class SpikedKind(RealKind):
         onto_spike = np.isin(written, spikes) & ~drawn_spike.any(1)
         if resolution and onto_spike.any():
             side = np.where(values[onto_spike] >= written[onto_spike], 1.0, -1.0)
-            moved = written[onto_spike] + side * resolution
-            written[onto_spike] = super().written_values(spec, moved)
+            moved = super().written_values(spec, written[onto_spike] + side * resolution)
+            # A spike at the end of the range: clipping brought the value back onto it, so the other side.
+            back = np.isin(moved, spikes)
+            moved[back] = super().written_values(spec, written[onto_spike][back] - side[back] * resolution)
+            written[onto_spike] = moved
         hit = drawn_spike.any(1)
         written[hit] = spikes[drawn_spike[hit].argmax(1)]
         return written
