@@ -96,7 +96,9 @@ class ZeroInflatedLogNormal(dist.TorchDistribution):
         return new
 
 
-_PADDING_LOGIT = -1e4
+#: Logit of a padding category (a level or spike a column lacks, batched with one that has it): far
+#: below any real logit, yet finite, so that no softmax or gradient meets an infinity.
+PADDING_LOGIT = -1e4
 
 
 class SpikedNormal(dist.TorchDistribution):
@@ -148,10 +150,8 @@ class SpikedNormal(dist.TorchDistribution):
         self.spikes = spikes.expand(spike_shape)
         real = torch.ones((), dtype=torch.bool) if real_spikes is None else real_spikes
         self.real_spikes = real.expand(spike_shape)
-        # A padding spike's logit far below any real one, yet finite, so that no softmax or gradient
-        # meets an infinity.
         keep = torch.cat([self.real_spikes, self.real_spikes.new_ones(batch_shape + (1,))], -1)
-        self.logits = torch.where(keep, logits.expand(batch_shape + logits.shape[-1:]), _PADDING_LOGIT)
+        self.logits = torch.where(keep, logits.expand(batch_shape + logits.shape[-1:]), PADDING_LOGIT)
         super().__init__(batch_shape, validate_args=validate_args)
 
     @property

@@ -300,10 +300,13 @@ class NumberKind(ColumnKind):
         values, present = _validated_numbers(spec, column, self.value_checks)
         if not present.any():
             raise DataError(f"column {spec.name!r} is entirely empty; drop it or fill it")
-        observed = self.model_scale(values[present])
+        return self.fit_values(spec, values[present])
+
+    def fit_values(self, spec: ColumnSpec, present_values: np.ndarray) -> ColumnSpec:
+        """:meth:`fit` on the column's present values, already validated."""
+        observed = self.model_scale(present_values)
         center = float(observed.mean()) if len(observed) else 0.0
         spread = float(observed.std()) if len(observed) > 1 else 0.0
-        present_values = values[present]
         decimals = decimals_of(present_values) if spec.decimals is None else spec.decimals
         # A declared step of 0 turns the grid off.
         step = grid_step(present_values, decimals) if spec.step is None else (spec.step or None)
@@ -700,20 +703,18 @@ class SpikedKind(RealKind):
         # The continuous part needs values of its own, at least two of them distinct.
         return bool(spikes) and len(np.setdiff1d(numbers, spikes)) >= 2
 
-    def fit(self, spec: ColumnSpec, column: pd.Series) -> ColumnSpec:
-        fitted = super().fit(spec, column)
-        values, present = _validated_numbers(spec, column, self.value_checks)
-        observed = values[present]
-        spikes = spec.spikes or find_spikes(observed)
+    def fit_values(self, spec: ColumnSpec, present_values: np.ndarray) -> ColumnSpec:
+        fitted = super().fit_values(spec, present_values)
+        spikes = spec.spikes or find_spikes(present_values)
         if not spikes:
             warnings.warn(
                 f"column {spec.name!r} is declared spiked, but no value of it is a spike (at least "
                 f"{SPIKE_MIN_SHARE:.0%} of the cells and {SPIKE_RATIO:g} times its neighbours'): it is "
                 "modelled as a Normal; declare its spikes (spikes: [...]) or another kind",
                 VaekitWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        rest = observed[~np.isin(observed, spikes)]
+        rest = present_values[~np.isin(present_values, spikes)]
         if len(rest) < 2:
             return replace(fitted, spikes=spikes)
         spread = float(rest.std())

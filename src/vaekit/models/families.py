@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaekit.distributions import SpikedNormal, ZeroInflatedLogNormal
+from vaekit.distributions import PADDING_LOGIT, SpikedNormal, ZeroInflatedLogNormal
 from vaekit.heads import (
     BernoulliHead,
     CategoricalHead,
@@ -67,9 +67,6 @@ from vaekit.schema import ColumnSpec, FamilyDeclaration, Schema, declare_family,
 #: embeddings of many levels), each block in column order. Model files fix this layout of the
 #: encoder's first layer, so a family picks one of these.
 NUMBER_INPUTS, INDICATOR_INPUTS, LEVEL_INPUTS, EMBEDDED_INPUTS = 0, 1, 2, 3
-# Logit of the padding levels of a categorical column with fewer levels than the widest one: far
-# below any real logit, yet finite, so that no softmax or gradient meets an infinity.
-_PADDING_LOGIT = -1e4
 
 Constants = dict[str, torch.Tensor]
 
@@ -348,7 +345,7 @@ class CategoricalFamily(ColumnFamily):
     def column_constants(self, columns: Sequence[ColumnSpec]) -> Constants:
         padding = torch.zeros(len(columns), self._head_levels(columns))
         for position, column in enumerate(columns):
-            padding[position, len(column.levels) :] = _PADDING_LOGIT
+            padding[position, len(column.levels) :] = PADDING_LOGIT
         return {"level_padding": padding}
 
     def make_head(self, in_features: int, columns: Sequence[ColumnSpec]) -> DistributionHead:
