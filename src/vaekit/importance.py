@@ -44,17 +44,47 @@ def log_importance_weights(
         return wrapped
 
     guide_trace = poutine.trace(vectorized(guide)).get_trace(*args)
-    model_trace = poutine.trace(poutine.replay(vectorized(model), trace=guide_trace)).get_trace(*args)
+    # A discrete site the model marks enumerate="parallel" and the guide lacks is summed out
+    # exactly, in dimensions left of the particle plate (replayed sites are left alone).
+    # (replay inside enum: a site the guide drew is replayed, and never enumerated).
+    replayed = poutine.replay(vectorized(model), trace=guide_trace)
+    enumerated_model = poutine.enum(replayed, first_available_dim=-(max_plate_nesting + 2))
+    model_trace = poutine.trace(enumerated_model).get_trace(*args)
     guide_trace = prune_subsample_sites(guide_trace)
     model_trace = prune_subsample_sites(model_trace)
     batch_size = args[0].shape[0]
+
+    def per_example(site: dict[str, Any]) -> torch.Tensor:
+        return _site_log_prob(site).reshape(num_particles, batch_size, -1).sum(-1)
+
     log_weights = torch.zeros((num_particles, batch_size), device=args[0].device)
-    for trace, sign in ((model_trace, 1.0), (guide_trace, -1.0)):
-        for site in trace.nodes.values():
-            if site["type"] != "sample":
-                continue
-            log_prob = site["fn"].log_prob(site["value"])
-            if site["mask"] is not None:
-                log_prob = log_prob * site["mask"]
-            log_weights = log_weights + sign * log_prob.reshape(num_particles, batch_size, -1).sum(-1)
-    return log_weights
+    for site in guide_trace.nodes.values():
+        if site["type"] == "sample":
+            log_weights = log_weights - per_example(site)
+    summed = any(
+        site["type"] == "sample" and "_enumerate_dim" in site["infer"] for site in model_trace.nodes.values()
+    )
+    if not summed:
+        for site in model_trace.nodes.values():
+            if site["type"] == "sample":
+                log_weights = log_weights + per_example(site)
+        return log_weights
+    # log p(x, z) = logsumexp over the summed sites' values of the sum of every site's log-density,
+    # each broadcast over the enumerated dimensions it does not depend on.
+    total = torch.zeros((), device=args[0].device)
+    for site in model_trace.nodes.values():
+        if site["type"] == "sample":
+            total = total + _site_log_prob(site)
+    plates_from = total.dim() - (max_plate_nesting + 1)  # the particle plate, then the model's plates
+    if max_plate_nesting > 1:  # plates nested in the data plate (dim -1): independent, summed
+        total = total.sum(dim=list(range(plates_from + 1, total.dim() - 1)), keepdim=True)
+    total = torch.logsumexp(total, dim=list(range(plates_from))) if plates_from > 0 else total
+    return log_weights + total.reshape(total.shape[0], -1).expand(num_particles, batch_size)
+
+
+def _site_log_prob(site: dict[str, Any]) -> torch.Tensor:
+    """A sample site's log-density, masked where the site has a mask."""
+    log_prob = site["fn"].log_prob(site["value"])
+    if site["mask"] is not None:
+        log_prob = log_prob * site["mask"]
+    return log_prob

@@ -323,3 +323,137 @@ def test_readme_example_trains():
     history = namespace["result"].history
     assert history[-1]["val_elbo"] > history[0]["val_elbo"]
     assert [latent.name for latent in namespace["model"].story.latents] == ["c", "z"]
+
+
+class SummedMixtureStory(nn.Module):
+    """c ~ Categorical(3), summed out in the model; z | c ~ N(mu_c, 1); x | z ~ N(z, 1), all 1-D,
+    so that p(x) = sum_c p(c) N(x; mu_c, 2) and p(c | z) are known exactly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.means = nn.Parameter(torch.tensor([-4.0, 0.0, 3.0]))
+        self.prior_logits = nn.Parameter(torch.tensor([0.2, -0.5, 0.1]))
+
+    def forward(self, x: torch.Tensor) -> None:
+        with pyro.plate("data", x.shape[0]):
+            c = pyro.sample("c", dist.Categorical(logits=self.prior_logits), infer={"enumerate": "parallel"})
+            z = pyro.sample("z", dist.Normal(self.means[c], 1.0))
+            pyro.sample("x", dist.Normal(z, 1.0), obs=x)
+
+
+def test_a_site_the_story_sums_out_gets_no_guide_site_and_trains():
+    x = torch.cat([torch.randn(40) - 4.0, torch.randn(40) + 3.0])
+    vae = auto(SummedMixtureStory(), x[:8], config=SMALL)
+    assert [latent.name for latent in vae.story.summed] == ["c"]
+    assert [latent.name for latent in vae.story.latents] == ["z"]  # the guide: q(z | x) only
+    guide_trace = poutine.trace(vae.guide).get_trace(x[:8])
+    assert latent_sites(guide_trace) == {"z"}
+    before = float(enum_loss(vae, x).detach())
+    optimizer = torch.optim.Adam(vae.parameters(), lr=0.02)
+    for _ in range(100):
+        optimizer.zero_grad()
+        enum_loss(vae, x).backward()
+        optimizer.step()
+    assert float(enum_loss(vae, x).detach()) < before - 0.1
+
+
+def test_the_importance_weighted_bound_sums_the_story_s_own_discrete_sites_exactly():
+    from vaekit.importance import log_importance_weights
+
+    torch.manual_seed(0)
+    story = SummedMixtureStory()
+    x = torch.tensor([-4.5, -1.0, 0.5, 3.2])
+    vae = auto(story, x, config=SMALL)
+
+    def broad_guide(x: torch.Tensor) -> None:
+        # A proposal that covers every posterior here, so that 20,000 draws estimate p(x) closely.
+        with pyro.plate("data", x.shape[0]):
+            pyro.sample("z", dist.Normal(torch.zeros(x.shape[0]), 4.0))
+
+    with torch.no_grad():
+        log_weights = log_importance_weights(vae.model, broad_guide, (x,), num_particles=20_000)
+        estimate = torch.logsumexp(log_weights, 0) - torch.log(torch.tensor(20_000.0))
+        prior = story.prior_logits.log_softmax(0)
+        exact = torch.logsumexp(prior + dist.Normal(story.means, 2.0**0.5).log_prob(x[:, None]), -1)
+    # The weights' log p(x, z) is log sum_c p(c) p(z | c) p(x | z): a draw of c from its prior
+    # would be no worse on average, but adding its log p(c) would shift this by about -1.1.
+    assert torch.allclose(estimate, exact, atol=0.05), (estimate, exact)
+    assert bool((log_weights.mean(0) <= exact + 0.05).all())  # the ELBO stays below log p(x)
+
+
+def test_the_posterior_of_a_summed_site_is_exact_given_the_guide_s_centre():
+    story = SummedMixtureStory()
+    x = torch.tensor([-4.5, -1.0, 0.5, 3.2])
+    vae = auto(story, x, config=SMALL)
+    posterior = vae.posterior(x)
+    with torch.no_grad():
+        z = posterior["z"].mean
+        log_joint = story.prior_logits.log_softmax(0) + dist.Normal(story.means, 1.0).log_prob(z[:, None])
+        expected = log_joint.softmax(-1)
+    assert torch.allclose(posterior["c"].probs, expected, atol=1e-5)
+
+
+def test_a_drawn_example_follows_the_story_with_a_fixed_label():
+    class LabelledStory(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.label_means = nn.Parameter(torch.tensor([[-50.0, -50.0], [50.0, 50.0]]))
+
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            with pyro.plate("data", x.shape[0]):
+                prior = dist.Categorical(logits=torch.zeros(2))
+                label = pyro.sample("y", prior, obs=y.clamp(min=0), obs_mask=y >= 0)
+                z = pyro.sample("z", dist.Normal(torch.zeros(2), 1.0).to_event(1))
+                pyro.sample("x", dist.Normal(self.label_means[label] + z, 0.1).to_event(1), obs=x)
+
+    x, y = torch.randn(6, 2), torch.tensor([0, 1, -1, -1, 0, 1])
+    vae = auto(LabelledStory(), x, y, config=SMALL)
+    for label, sign in ((0, -1.0), (1, 1.0)):
+        values, mean = vae.draw(500, (x, y), partial_values={"y": label})["x"]
+        assert values.shape == (500, 2) and mean.shape == (500, 2)
+        assert bool((values * sign > 40).all())  # every draw near its label's mean
+    values, _ = vae.draw(2000, (x, y))["x"]
+    share = float((values[:, 0] > 0).float().mean())
+    assert 0.45 < share < 0.55  # the label drawn from its uniform prior
+    with pytest.raises(VaekitError, match="no partially observed site 'label'"):
+        vae.draw(3, (x, y), partial_values={"label": 1})
+
+
+@pytest.mark.parametrize("encoder", ["mlp", "cnn"])
+def test_the_automatic_guide_of_the_image_vae_s_story_is_its_hand_written_guide(encoder):
+    """With the flagship's bodies and heads (no latent body), the guide vaekit builds from the image
+    VAE's story has the hand-written guide's sites and parameters, and, weights copied, its ELBO."""
+    from vaekit.models import ImageVAE, ImageVAEConfig
+
+    torch.manual_seed(0)
+    flagship = ImageVAE(
+        ImageVAEConfig(image_shape=(1, 8, 8), z_dim=4, hidden=(32,), encoder=encoder, conv_channels=(8, 16))
+    )
+
+    class FlagshipStory(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.flagship = flagship
+
+        def forward(self, x: torch.Tensor) -> None:
+            self.flagship.model(x)
+
+    x = (torch.rand(16, 1, 8, 8) > 0.5).float()
+    config = AutoVAEConfig(data_hidden=(32,), conv_channels=(8, 16), latent_hidden=(), image_encoder=encoder)
+    vae = auto(FlagshipStory(), x, config=config)
+    guide_parameters = [p for name, p in vae.named_parameters() if not name.startswith("story_module.")]
+    hand_written = [*flagship.encoder_body.parameters(), *flagship.encoder_head.parameters()]
+    assert [p.shape for p in guide_parameters] == [p.shape for p in hand_written]
+    vae.data_bodies[0].load_state_dict(flagship.encoder_body.state_dict())
+    vae.latent_heads["z"].normal.load_state_dict(flagship.encoder_head.state_dict())
+
+    traces = [poutine.trace(guide).get_trace(x) for guide in (flagship.guide, vae.guide)]
+    assert latent_sites(traces[0]) == latent_sites(traces[1]) == {"z"}
+    for name in ("batch_shape", "event_shape"):
+        assert getattr(traces[0].nodes["z"]["fn"], name) == getattr(traces[1].nodes["z"]["fn"], name)
+    elbo = pyro.infer.Trace_ELBO(num_particles=4)
+    losses = []
+    for model, guide in ((flagship.model, flagship.guide), (vae.model, vae.guide)):
+        pyro.set_rng_seed(7)
+        losses.append(elbo.loss(model, guide, x))
+    assert abs(losses[0] - losses[1]) <= 1e-5 * abs(losses[0])

@@ -119,10 +119,16 @@ def test_the_elbo_improves_with_training(seed_run):
     assert log["val_elbo"].iloc[-1] > log["val_elbo"].iloc[0]
 
 
-def test_a_partially_labelled_image_story_trains_its_classifier(folder):
+@pytest.fixture(scope="module")
+def m2_run(folder):
     out = folder / "m2_run"
     command = ["train", "model", "--model", f"{folder / 'm2.py'}:M2", "--data", "digits", "--labels", "200"]
     assert main([*command, "--epochs", "2", "--iw-samples", "5", "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+def test_a_partially_labelled_image_story_trains_its_classifier(m2_run):
+    out = m2_run
     log = pd.read_csv(out / "log.csv")
     assert "val_accuracy_y" in log.columns  # the classifier's accuracy on the labelled validation images
     run = load_run(out)
@@ -157,3 +163,73 @@ def test_a_story_whose_arguments_do_not_fit_the_data_is_refused_before_writing(f
     assert main([*command, "--out", str(out)]) == 2
     assert "column 'b' holds 'x' at row 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_sample_draws_table_rows_named_by_the_training_columns(seed_run, tmp_path):
+    out = tmp_path / "rows.csv"
+    assert main(["sample", str(seed_run), "--n", "300", "--seed", "3", "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert list(rows.columns) == ["x1", "x2", "x3"] and len(rows) == 300
+    assert bool((rows["x1"] > 0).all())  # x1 ~ Gamma: its draws are positive
+    assert rows.std().gt(0).all()  # draws, not one value repeated
+    again = tmp_path / "again.csv"
+    assert main(["sample", str(seed_run), "--n", "300", "--seed", "3", "--out", str(again)]) == 0
+    pd.testing.assert_frame_equal(rows, pd.read_csv(again))  # the seed fixes the draws
+
+
+def test_score_and_encode_read_the_training_columns_by_name(seed_run, folder, tmp_path):
+    table = pd.read_csv(folder / "seed.csv").head(50)
+    in_order = tmp_path / "in_order.csv"
+    table.to_csv(in_order, index=False)
+    scores, shuffled = tmp_path / "scores.csv", tmp_path / "shuffled.csv"
+    assert main(["score", str(seed_run), "--csv", str(in_order), "--out", str(scores),
+                 "--iw-samples", "20", "--no-progress"]) == 0  # fmt: skip
+    reordered = tmp_path / "reordered.csv"
+    table[["x3", "x1", "x2"]].assign(extra=1.0).to_csv(reordered, index=False)
+    assert main(["score", str(seed_run), "--csv", str(reordered), "--out", str(shuffled),
+                 "--iw-samples", "20", "--no-progress"]) == 0  # fmt: skip
+    first, second = pd.read_csv(scores), pd.read_csv(shuffled)
+    assert list(first.columns) == ["row", "log_likelihood"] and len(first) == 50
+    assert np.isfinite(first["log_likelihood"]).all()
+    np.testing.assert_allclose(second["log_likelihood"], first["log_likelihood"], rtol=1e-5)
+    codes = tmp_path / "codes.csv"
+    assert main(["encode", str(seed_run), "--csv", str(reordered), "--out", str(codes)]) == 0
+    encoded = pd.read_csv(codes)
+    assert list(encoded.columns) == ["row", "z_loc_1", "z_loc_2", "z_scale_1", "z_scale_2"]
+    assert len(encoded) == 50 and bool((encoded[["z_scale_1", "z_scale_2"]] > 0).all().all())
+
+
+def test_score_names_a_missing_training_column(seed_run, folder, tmp_path, capsys):
+    partial = tmp_path / "partial.csv"
+    pd.read_csv(folder / "seed.csv")[["x1", "x3"]].to_csv(partial, index=False)
+    assert main(["score", str(seed_run), "--csv", str(partial), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "lacks the column(s) 'x2'" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_an_image_story_samples_a_picture_of_a_given_label(m2_run, folder, tmp_path, capsys):
+    picture = tmp_path / "threes.png"
+    assert main(["sample", str(m2_run), "--n", "16", "--label", "3", "--out", str(picture)]) == 0
+    assert picture.stat().st_size > 1000
+    for command, message in (
+        (["sample", str(m2_run), "--label", "10", "--out", str(picture)], "takes the values 0 to 9"),
+        (["sample", str(m2_run), "--out", str(tmp_path / "x.csv")], "must name a .png file"),
+        (["score", str(m2_run), "--csv", str(folder / "seed.csv"), "--out", str(tmp_path / "s.csv")],
+         "trained on images"),
+    ):  # fmt: skip
+        assert main(command) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_a_run_refuses_to_rebuild_a_story_whose_file_changed(folder, tmp_path, capsys):
+    story = tmp_path / "stories.py"
+    story.write_text((folder / "stories.py").read_text())
+    out = tmp_path / "run"
+    command = ["train", "model", "--model", f"{story}:SeedStory", "--csv", str(folder / "seed.csv")]
+    assert main([*command, "--epochs", "1", "--iw-samples", "2", "--no-progress", "--out", str(out)]) == 0
+    assert len(load_run(out).config["model_config"]["story_sha256"]) == 64
+    story.write_text(story.read_text() + "\n# edited\n")
+    with pytest.raises(VaekitError, match="changed since this model was trained"):
+        load_run(out)
+    assert main([*command, "--no-progress", "--resume", str(out)]) == 2
+    assert "is not the one the run started with" in capsys.readouterr().err

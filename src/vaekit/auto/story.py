@@ -85,12 +85,16 @@ class Story:
 
     ``latents`` are in the order the guide samples them: discrete sites first, then continuous
     ones, each in the story's order, so that each latent's encoder can see those before it.
+    ``summed`` are the discrete sites the story marks ``infer={"enumerate": "parallel"}`` itself:
+    the model sums them out exactly and the guide has no site for them (a Gaussian mixture prior
+    on z, say, whose cluster is then inferred from z rather than guessed before it).
     """
 
     plate: DataPlate
     observed: tuple[ObservedSite, ...]
     latents: tuple[LatentSite, ...]
     max_plate_nesting: int
+    summed: tuple[LatentSite, ...] = ()
 
 
 def _arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[ArgumentRef, torch.Tensor]:
@@ -273,6 +277,7 @@ def read_story(
 
     continuous: list[LatentSite] = []
     discrete: list[LatentSite] = []
+    summed: list[LatentSite] = []
     for site in latent_sites:
         name, fn = site["name"], site["fn"]
         frames = [frame.name for frame in _vectorized_frames(site)]
@@ -303,10 +308,18 @@ def read_story(
         elif name.endswith(_UNOBSERVED_SUFFIX) and name[: -len(_UNOBSERVED_SUFFIX)] in partial_bases:
             raise VaekitError(f"site {name!r}: cannot find which argument holds its observed rows")
         latent = LatentSite(name, kind, fn.support, tuple(fn.event_shape), categories, partial)
+        if site["infer"].get("enumerate") == "parallel":
+            if partial is not None or not latent.is_discrete:
+                raise VaekitError(
+                    f"site {name!r} is marked enumerate='parallel' in the story: the model can sum out "
+                    f"only a discrete latent that no row observes; drop the mark and the guide infers it"
+                )
+            summed.append(latent)
+            continue
         (discrete if latent.is_discrete else continuous).append(latent)
 
     nesting = max((-frame.dim for s in sample_sites for frame in _vectorized_frames(s)), default=1)
-    return Story(plate, tuple(observed), tuple(discrete + continuous), nesting)
+    return Story(plate, tuple(observed), tuple(discrete + continuous), nesting, tuple(summed))
 
 
 def observed_rows(support: constraints.Constraint, values: torch.Tensor) -> torch.Tensor:

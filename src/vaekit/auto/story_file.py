@@ -81,6 +81,11 @@ def load_story(reference: str) -> Callable[..., Any]:
     return story
 
 
+def story_file_hash(path: Path) -> str:
+    """The SHA-256 of a story's file, which a run records so that it never rebuilds a changed story."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def story_arity(story: Callable[..., Any]) -> int:
     """How many data arguments the story takes (its positional parameters)."""
     function = story.forward if isinstance(story, nn.Module) else story
@@ -91,8 +96,9 @@ def story_arity(story: Callable[..., Any]) -> int:
 @dataclass(frozen=True)
 class StoryVAEConfig:
     """What rebuilds a :class:`StoryVAE`: the story's file and name, an example batch to read the
-    story on (a few rows of the training data, as nested lists, with their dtypes), and the sizes
-    of the guide's networks (:class:`~vaekit.auto.AutoVAEConfig`)."""
+    story on (a few rows of the training data, as nested lists, with their dtypes), the sizes
+    of the guide's networks (:class:`~vaekit.auto.AutoVAEConfig`) and the SHA-256 of the story's
+    file when the model was trained (``None``: not checked)."""
 
     story: str
     examples: tuple[Any, ...]
@@ -100,6 +106,8 @@ class StoryVAEConfig:
     data_hidden: tuple[int, ...] = AutoVAEConfig.data_hidden
     conv_channels: tuple[int, ...] = AutoVAEConfig.conv_channels
     latent_hidden: tuple[int, ...] = field(default=AutoVAEConfig.latent_hidden)
+    story_sha256: str | None = None
+    image_encoder: str = AutoVAEConfig.image_encoder
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "examples", tuple(self.examples))
@@ -112,7 +120,12 @@ class StoryVAEConfig:
         self.guide_config()  # the network sizes, checked
 
     def guide_config(self) -> AutoVAEConfig:
-        return AutoVAEConfig(self.data_hidden, self.conv_channels, self.latent_hidden)
+        return AutoVAEConfig(
+            self.data_hidden,
+            self.conv_channels,
+            self.latent_hidden,
+            image_encoder=self.image_encoder,  # type: ignore[arg-type]
+        )
 
     def example_arguments(self) -> tuple[torch.Tensor, ...]:
         return tuple(
@@ -135,10 +148,22 @@ class StoryVAE(AutoVAE):
     """An :class:`~vaekit.auto.AutoVAE` of a story in a file, rebuilt from its config alone, so that
     run folders and model files (``torch.load(weights_only=True)``) hold it as any other model.
 
-    Loading one imports the story's file again: the file must still be where the config says.
+    Loading one imports the story's file again: the file must still be where the config says, and
+    hold the code it held when the model was trained (its SHA-256 is checked before it runs).
     """
 
     def __init__(self, config: StoryVAEConfig) -> None:
+        if config.story_sha256 is not None:
+            path, _ = split_story_reference(config.story)
+            found = story_file_hash(path)
+            if found != config.story_sha256:
+                # The weights belong to the story as it was: a changed story would load them into
+                # other networks, or worse, into the same shapes with another meaning.
+                raise VaekitError(
+                    f"the story file {path} changed since this model was trained (SHA-256 "
+                    f"{config.story_sha256[:12]}..., now {found[:12]}...): vaekit rebuilds the model by "
+                    "running that file, so restore it as it was, or train again"
+                )
         story_fn = load_story(config.story)
         example = config.example_arguments()
         story = read_story(story_fn, example, {}, owns_parameters=isinstance(story_fn, nn.Module))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyro
+import pyro.distributions as dist
 import torch
+from pyro.poutine.uncondition_messenger import UnconditionMessenger
 from torch import nn
 
 from vaekit.auto.heads import DiscreteHead, SupportHead
@@ -37,19 +39,26 @@ class AutoVAEConfig:
     conv_channels:
         Channels of the convolutional body used for image arguments ``(C, H, W)`` whose height
         and width are divisible by ``2 ** len(conv_channels)``; other images are read by the MLP.
+    image_encoder:
+        The body for image arguments: ``"cnn"`` (the convolutional body, where the image's shape
+        allows it) or ``"mlp"`` (the MLP on the flattened pixels, as the image VAE's default encoder).
     latent_hidden:
         Hidden widths of each latent's own body, which maps the data features (and the latents
-        guided before it) onto its head.
+        guided before it) onto its head. Empty: no such body, each head reads the data features
+        (and the earlier latents) directly, as a flagship's encoder head reads its body's output.
     """
 
     data_hidden: tuple[int, ...] = (400,)
     conv_channels: tuple[int, ...] = (32, 64)
     latent_hidden: tuple[int, ...] = (200,)
+    image_encoder: Literal["cnn", "mlp"] = "cnn"
 
     def __post_init__(self) -> None:
+        if self.image_encoder not in ("cnn", "mlp"):
+            raise ValueError(f"image_encoder must be 'cnn' or 'mlp', got {self.image_encoder!r}")
         for name in ("data_hidden", "conv_channels", "latent_hidden"):
             values = tuple(int(v) for v in getattr(self, name))
-            if not values or min(values) < 1:
+            if (not values and name != "latent_hidden") or (values and min(values) < 1):
                 raise ValueError(f"{name} must list positive sizes, got {values}")
             object.__setattr__(self, name, values)
 
@@ -58,7 +67,8 @@ def _data_body(example: torch.Tensor, config: AutoVAEConfig) -> nn.Module:
     """The body for one data argument, by its shape per example: CNN for images, MLP otherwise."""
     shape = tuple(example.shape[1:])
     factor = 2 ** len(config.conv_channels)
-    if len(shape) == 3 and shape[1] % factor == 0 and shape[2] % factor == 0:
+    fits_the_cnn = len(shape) == 3 and shape[1] % factor == 0 and shape[2] % factor == 0
+    if config.image_encoder == "cnn" and fits_the_cnn:
         return ConvEncoder(shape, config.conv_channels, out_features=config.data_hidden[-1])
     return MLP(max(math.prod(shape), 1), config.data_hidden, flatten_dims=max(len(shape), 1))
 
@@ -68,6 +78,18 @@ def _concat_features(parts: list[torch.Tensor]) -> torch.Tensor:
     an extra dimension on the left that the data features lack)."""
     batch_shape = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
     return torch.cat([p.expand(batch_shape + p.shape[-1:]) for p in parts], dim=-1)
+
+
+class _Concatenation(nn.Module):
+    """The body of a latent when there is none (``latent_hidden=()``): the data features, and the
+    earlier latents' values beside them."""
+
+    def __init__(self, out_features: int) -> None:
+        super().__init__()
+        self.out_features = out_features
+
+    def forward(self, features: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
+        return features if conditions is None else _concat_features([features, conditions])
 
 
 class AutoVAE(VAE):
@@ -118,8 +140,10 @@ class AutoVAE(VAE):
         self.latent_heads = nn.ModuleDict()
         condition_features = 0
         for latent in story.latents:
-            if condition_features:
-                body: nn.Module = ConditionalMLP(data_features, condition_features, config.latent_hidden)
+            if not config.latent_hidden:
+                body: nn.Module = _Concatenation(data_features + condition_features)
+            elif condition_features:
+                body = ConditionalMLP(data_features, condition_features, config.latent_hidden)
             else:
                 body = MLP(data_features, config.latent_hidden)
             self.latent_bodies[latent.name] = body
@@ -143,7 +167,7 @@ class AutoVAE(VAE):
     @property
     def has_discrete_latents(self) -> bool:
         """Whether the guide enumerates some site (train with ``TraceEnum_ELBO`` then)."""
-        return any(latent.is_discrete for latent in self.story.latents)
+        return bool(self.story.summed) or any(latent.is_discrete for latent in self.story.latents)
 
     def model(self, *args: Any, **kwargs: Any) -> Any:
         """The user's generative story, unchanged."""
@@ -217,6 +241,123 @@ class AutoVAE(VAE):
         trace = poutine.trace(self.guide).get_trace(*hidden_args, **hidden_kwargs)
         return {latent.name: (trace.nodes[latent.name]["fn"], *given[latent.name]) for latent in sites}
 
+    def draw(
+        self,
+        num_samples: int,
+        example_args: tuple[torch.Tensor, ...],
+        *,
+        partial_values: dict[str, int] | None = None,
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor | None]]:
+        """Draw ``num_samples`` examples from the story: its latents from their priors, its data
+        sites from the model given them.
+
+        The story runs on placeholder data of ``num_samples`` rows (the first row of each argument of
+        ``example_args``, repeated), with its observed data sites released so that Pyro draws them;
+        a story that reads its data other than through ``obs=`` (a total count, say) reads the
+        placeholder. A partially observed site (an M2 label) is drawn from its prior too, or fixed
+        to ``partial_values[name]`` for every example (``name`` as in the story, without
+        ``_unobserved``).
+
+        Returns
+        -------
+        dict
+            Per observed data site: the drawn values ``(num_samples, ...)`` and the mean of the
+            distribution they were drawn from (``None`` where the distribution has none).
+        """
+        from pyro import poutine
+
+        fixed = dict(partial_values or {})
+        partial = {latent.partial_argument: latent for latent in self.partial_sites}
+        placeholders = []
+        for ref, argument in enumerate(example_args):
+            if ref in partial:
+                base = partial[ref].name.removesuffix("_unobserved")
+                value = fixed.pop(base, -1)  # -1: missing, so drawn from the prior
+                shape = (num_samples, *argument.shape[1:])
+                placeholders.append(torch.full(shape, value, dtype=argument.dtype))
+            else:
+                placeholders.append(argument[:1].expand(num_samples, *argument.shape[1:]).clone())
+        if fixed:
+            raise VaekitError(f"the story has no partially observed site {sorted(fixed)[0]!r} to fix")
+        device = self.device
+        placeholders = [p.to(device) for p in placeholders]
+        names = {site.name for site in self.story.observed}
+        with torch.no_grad():
+            trace = poutine.trace(_ReleaseData(names)(self.model)).get_trace(*placeholders)
+        draws: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        for site in self.story.observed:
+            node = trace.nodes[site.name]
+            try:
+                mean: torch.Tensor | None = node["fn"].mean
+            except NotImplementedError:
+                mean = None
+            values = node["value"]
+            draws[site.name] = (values, None if mean is None else mean.expand(values.shape))
+        return draws
+
+    def posterior(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """q of every latent site given the data: each discrete site's classifier given the most
+        probable values of the discrete sites before it, each continuous site's distribution given
+        the most probable values of all of them. Keys are the guide's site names.
+
+        A site the story sums out itself (:attr:`Story.summed`) gets its exact posterior given the
+        data and the guide's central values of the other latents (the Normal's centre mapped into
+        each support), as a Categorical or Bernoulli."""
+        from pyro import poutine
+
+        chosen: dict[str, torch.Tensor] = {}
+        with torch.no_grad():
+            for latent in self.story.latents:
+                if not latent.is_discrete:
+                    break  # discrete latents come first in the guide's order
+                trace = poutine.trace(poutine.condition(self.guide, data=chosen)).get_trace(*args, **kwargs)
+                chosen[latent.name] = _most_probable(trace.nodes[latent.name]["fn"])
+            trace = poutine.trace(poutine.condition(self.guide, data=chosen)).get_trace(*args, **kwargs)
+            found = {latent.name: trace.nodes[latent.name]["fn"] for latent in self.story.latents}
+            if self.story.summed:
+                centres = dict(chosen)
+                for latent in self.story.latents:
+                    if not latent.is_discrete:
+                        centres[latent.name] = _centre(found[latent.name])
+                found.update(self._summed_posteriors(centres, args, kwargs))
+        return found
+
+    def _summed_posteriors(
+        self, values: dict[str, torch.Tensor], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """p(site | data, the other latents at ``values``) of each site the story sums out."""
+        from pyro import poutine
+
+        first_enum_dim = -(self.max_plate_nesting + 1)
+        model = poutine.enum(poutine.condition(self.model, data=values), first_available_dim=first_enum_dim)
+        trace = poutine.trace(model).get_trace(*args, **kwargs)
+        total = torch.zeros((), device=self.device)
+        for site in trace.nodes.values():
+            if site["type"] == "sample":
+                log_prob = site["fn"].log_prob(site["value"])
+                if site["mask"] is not None:
+                    log_prob = log_prob * site["mask"]
+                total = total + log_prob
+        # total: one dim per summed site, left of the plates; the data plate is dim -1, and the
+        # plates nested in it (left of it) are independent given the summed sites: their sum.
+        if self.max_plate_nesting > 1:
+            inner = list(range(total.dim() - self.max_plate_nesting, total.dim() - 1))
+            total = total.sum(dim=inner, keepdim=True)
+        posteriors = {}
+        for latent in self.story.summed:
+            value = trace.nodes[latent.name]["value"]
+            position = total.dim() - (value.dim() - len(latent.event_shape))
+            others = [d for d in range(total.dim() - self.max_plate_nesting) if d != position]
+            log_joint = torch.logsumexp(total, dim=others, keepdim=True) if others else total
+            log_joint = log_joint.reshape(latent.num_categories, -1)  # (values, examples)
+            logits = (log_joint - torch.logsumexp(log_joint, 0)).T
+            posteriors[latent.name] = (
+                dist.Bernoulli(logits=logits[:, 1] - logits[:, 0])
+                if latent.kind == "bernoulli"
+                else dist.Categorical(logits=logits)
+            )
+        return posteriors
+
     def training_objective(self, num_particles: int = 1, classifier_weight: float = 0.0) -> Any:
         """The objective for :func:`vaekit.fit`: the ELBO with discrete sites summed out exactly
         (``TraceEnum_ELBO``) when the guide enumerates some, vaekit's term-by-term ELBO otherwise.
@@ -234,6 +375,37 @@ class AutoVAE(VAE):
         return ELBOObjective(
             TermwiseELBO(max_plate_nesting=self.max_plate_nesting, num_particles=num_particles)
         )
+
+
+class _ReleaseData(UnconditionMessenger):
+    """Pyro's ``uncondition`` for the named sites only: they are drawn instead of observed."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def _pyro_sample(self, msg: dict[str, Any]) -> None:
+        if msg["name"] in self.names:
+            super()._pyro_sample(msg)
+
+
+def _centre(fn: Any) -> torch.Tensor:
+    """The centre of a continuous head's distribution: its Normal's mean, mapped into the support."""
+    if not hasattr(fn, "transforms"):
+        return fn.mean
+    point = fn.base_dist.mean
+    for transform in fn.transforms:
+        point = transform(point)
+    return point
+
+
+def _most_probable(fn: Any) -> torch.Tensor:
+    """The mode of a classifier head's distribution (Bernoulli, Categorical or one-hot)."""
+    if isinstance(fn, dist.Bernoulli):
+        return (fn.logits > 0).to(fn.logits.dtype)
+    if isinstance(fn, dist.OneHotCategorical):
+        return nn.functional.one_hot(fn.logits.argmax(-1), fn.logits.shape[-1]).to(fn.logits.dtype)
+    return fn.logits.argmax(-1)
 
 
 def auto(

@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=functools.partial(_train, kind))
 
     score = commands.add_parser(
-        "score", help="log-likelihood of each table row or each sequence under a tabular or sequence model"
+        "score",
+        help="log-likelihood of each table row or each sequence under a tabular, sequence or story model",
     )
     score.add_argument("run_dir", metavar="RUN_DIR")
     score.add_argument("--csv", required=True, metavar="FILE", help="table or long-format sequences to score")
@@ -81,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     impute.set_defaults(handler=_impute)
 
     encode = commands.add_parser(
-        "encode", help="latent means and scales, q(z | x), of each table row or each sequence"
+        "encode",
+        help="q(z | x) of each table row or sequence: latent means and scales (a story's: every latent)",
     )
     encode.add_argument("run_dir", metavar="RUN_DIR")
     encode.add_argument(
@@ -506,8 +508,9 @@ def _sample(args: argparse.Namespace) -> int:
     if args.keep_missing and not kind.keeps_missing:
         raise VaekitError(f"--keep-missing gives a table's rows its missing cells; {kind.noun} has none")
     out = Path(args.out)
-    if out.suffix.lower() != kind.sample_suffix:
-        raise VaekitError(f"--out must name a {kind.sample_suffix} file for {kind.noun}, got {out}")
+    suffix = kind.sample_suffix_of(run)
+    if out.suffix.lower() != suffix:
+        raise VaekitError(f"--out must name a {suffix} file for {kind.noun}, got {out}")
     _check_output(out, run_dir=args.run_dir)
     request = SampleRequest(
         args.n, args.seed, label=args.label, conditions=tuple(args.given), keep_missing=args.keep_missing

@@ -211,6 +211,11 @@ class ModelKind(ABC):
             return []
         return [data[key] for key in ("csv", "schema") if isinstance(data.get(key), str)]
 
+    def sample_suffix_of(self, run: Run) -> str:
+        """The file suffix ``vaekit sample --out`` must have for this run (``sample_suffix``, unless
+        the kind's runs differ: a story of images draws a picture, a story of a table a CSV)."""
+        return self.sample_suffix
+
     def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
         """Draw the samples ``request`` asks for and write them to ``out`` (``sample_suffix``)."""
         raise VaekitError(f"vaekit cannot draw samples from {self.noun}")

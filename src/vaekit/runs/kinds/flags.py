@@ -63,6 +63,11 @@ def layer_widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def optional_layer_widths(text: str) -> tuple[int, ...]:
+    """``none``, ``400`` or ``512,256``: widths of hidden layers that may be left out."""
+    return () if text.strip().lower() == "none" else layer_widths(text)
+
+
 def column_names(text: str) -> tuple[str, ...]:
     """``a,b,c``: column names."""
     names = tuple(part.strip() for part in text.split(","))

@@ -6,13 +6,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from vaekit._io import atomic_write_json
-from vaekit.auto.story_file import StoryVAE, StoryVAEConfig, example_of, load_story, story_arity
+from vaekit.auto.story_file import (
+    StoryVAE,
+    StoryVAEConfig,
+    example_of,
+    load_story,
+    split_story_reference,
+    story_arity,
+    story_file_hash,
+)
 from vaekit.errors import VaekitError
 from vaekit.inference.config import DEFAULT_CLASSIFIER_WEIGHT
 from vaekit.models import VAE
@@ -22,13 +30,51 @@ from vaekit.runs.kinds.flags import (
     layer_widths,
     non_negative_float,
     non_negative_int,
+    optional_layer_widths,
     positive_int,
 )
-from vaekit.runs.registry import ModelKind, TrainRequest
+from vaekit.runs.registry import ModelKind, SampleRequest, TrainRequest
 from vaekit.runs.store import Run, progress_bar, split_train_val
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Rows of the training data the config keeps, to read the story on when the model is rebuilt.
 EXAMPLE_ROWS = 2
+#: Examples drawn or encoded at a time, so that memory stays bounded whatever the number asked.
+SAMPLE_CHUNK_ROWS = 10_000
+
+
+def _posterior_columns(model: StoryVAE, posterior: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The columns :meth:`StoryKind.encode` writes, from :meth:`~vaekit.auto.AutoVAE.posterior`."""
+    columns: dict[str, np.ndarray] = {}
+    for latent in (*model.story.summed, *model.story.latents):
+        fn = posterior[latent.name]
+        name = latent.name.removesuffix("_unobserved")
+        if latent.is_discrete:
+            logits = fn.logits
+            probs = torch.sigmoid(logits)[..., None] if latent.kind == "bernoulli" else logits.softmax(-1)
+            if latent.kind == "bernoulli":
+                probs = torch.cat([1 - probs, probs], -1)
+            array = probs.double().cpu().numpy()
+            for value in range(array.shape[1]):
+                columns[f"{name}_p_{value}"] = array[:, value]
+            columns[name] = array.argmax(1)
+            continue
+        base = fn.base_dist if hasattr(fn, "transforms") else fn
+        loc, scale = _flat_columns(base.mean), _flat_columns(base.stddev)
+        for k in range(loc.shape[1]):
+            columns[f"{name}_loc_{k + 1}"] = loc[:, k]
+        for k in range(scale.shape[1]):
+            columns[f"{name}_scale_{k + 1}"] = scale[:, k]
+        if hasattr(fn, "transforms"):
+            point = base.mean
+            for transform in fn.transforms:
+                point = transform(point)
+            values = _flat_columns(point)
+            for k in range(values.shape[1]):
+                columns[f"{name}_{k + 1}"] = values[:, k]
+    return columns
 
 
 def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
@@ -41,28 +87,12 @@ def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], t
     ``labels`` of a seeded order), the test images keeping all of theirs.
     """
     if settings["dataset"] == "csv":
-        import pandas as pd
-
         from vaekit.data.table_files import read_table
         from vaekit.runs.training_run import held_out_split
 
-        table = read_table(settings["csv"])
-        numbers = {}
-        for name in table.columns:
-            converted = pd.to_numeric(table[name], errors="coerce")
-            bad = converted.isna() & table[name].notna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise VaekitError(
-                    f"column {name!r} holds {table[name].iloc[row]!r} at row {row + 1}: a story reads a "
-                    "table of numbers (one tensor); encode this column as numbers, or drop it"
-                )
-            numbers[name] = converted.to_numpy(dtype=np.float32)
-        values = torch.from_numpy(np.stack(list(numbers.values()), axis=1))
+        values = table_numbers(read_table(settings["csv"]))
         train_index, test_index = held_out_split(len(values), settings["split_seed"])
-        if settings.get("arguments") == "columns":
-            return tuple(values[train_index].unbind(1)), tuple(values[test_index].unbind(1))
-        return (values[train_index],), (values[test_index],)
+        return _as_arguments(values[train_index], settings), _as_arguments(values[test_index], settings)
     from vaekit.runs.images import ImageSource
 
     dataset = ImageSource.from_settings(settings["images"]).load()
@@ -77,6 +107,72 @@ def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], t
     return (dataset.train_images, train_labels), (dataset.test_images, dataset.test_labels.long())
 
 
+def table_numbers(table: pd.DataFrame) -> torch.Tensor:
+    """A table of numbers as one ``(rows, columns)`` tensor of 32-bit floats, missing cells NaN; a
+    cell that is not a number is an error naming its column and row."""
+    import pandas as pd
+
+    numbers = []
+    for name in table.columns:
+        converted = pd.to_numeric(table[name], errors="coerce")
+        bad = converted.isna() & table[name].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise VaekitError(
+                f"column {name!r} holds {table[name].iloc[row]!r} at row {row + 1}: a story reads a "
+                "table of numbers (one tensor); encode this column as numbers, or drop it"
+            )
+        numbers.append(converted.to_numpy(dtype=np.float32))
+    if not numbers:
+        raise VaekitError("the table has no columns")
+    return torch.from_numpy(np.stack(numbers, axis=1))
+
+
+def _as_arguments(values: torch.Tensor, settings: Mapping[str, Any]) -> tuple[torch.Tensor, ...]:
+    """A table's values as the story's arguments: one ``(rows, columns)`` tensor, or one per column."""
+    if settings.get("arguments") == "columns":
+        return tuple(values.unbind(1))
+    return (values,)
+
+
+def table_arguments(settings: Mapping[str, Any], table: pd.DataFrame) -> tuple[torch.Tensor, ...]:
+    """The story's arguments for a new table (``score``, ``encode``): the training table's columns,
+    found by name and put in the training order; extra columns are ignored."""
+    columns = settings.get("columns")
+    if columns is not None:
+        names = [str(name) for name in table.columns]
+        missing = [name for name in columns if name not in names]
+        if missing:
+            raise VaekitError(
+                f"the table lacks the column(s) {', '.join(map(repr, missing[:5]))} the story was "
+                f"trained on (it was trained on {', '.join(map(repr, columns[:10]))})"
+            )
+        table = table.set_axis(names, axis=1)[list(columns)]
+    return _as_arguments(table_numbers(table), settings)
+
+
+def _flat_columns(values: torch.Tensor, dtype: torch.dtype = torch.float64) -> np.ndarray:
+    """``(rows, ...)`` -> a ``(rows, k)`` array."""
+    return values.reshape(values.shape[0], -1).to(dtype).cpu().numpy()
+
+
+def _check_resumed_story(run_dir: Path, story_path: Path) -> None:
+    """A resumed run must continue the story it started: the same file, holding the same code."""
+    import json
+
+    try:
+        stored = json.loads((run_dir / "config.json").read_text())["model_config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no readable config: the resume's own checks say what is wrong
+    recorded = stored.get("story_sha256") if isinstance(stored, dict) else None
+    if isinstance(recorded, str) and recorded != story_file_hash(story_path):
+        raise VaekitError(
+            f"cannot resume {run_dir}: the story file {story_path} is not the one the run started with "
+            f"(SHA-256 {recorded[:12]}..., now {story_file_hash(story_path)[:12]}...); restore it, or "
+            "start a new run with --out"
+        )
+
+
 class StoryKind(ModelKind):
     """A generative story from a file, ``FILE.py:NAME``, with vaekit's automatic amortized guide."""
 
@@ -85,7 +181,8 @@ class StoryKind(ModelKind):
     config_class = StoryVAEConfig
     help = "your own generative story (--model FILE.py:NAME), with the guide built from it"
     noun = "a run of a story"
-    commands = frozenset({"evaluate", "graph"})
+    commands = frozenset({"evaluate", "graph", "sample", "score", "encode"})
+    has_labels = True  # when the story has a partially observed label: checked per run
     summary_keys = ("test_elbo", "test_log_likelihood", "test_accuracy_y", "epochs", "seconds_per_epoch")
 
     def add_arguments(self, parser: Any) -> None:
@@ -123,7 +220,16 @@ class StoryKind(ModelKind):
         guide = parser.add_argument_group("the automatic guide")
         guide.add_argument("--data-hidden", type=layer_widths, default=(400,), help="body widths (400)")
         guide.add_argument(
-            "--latent-hidden", type=layer_widths, default=(200,), help="latent body widths (200)"
+            "--image-encoder",
+            choices=("cnn", "mlp"),
+            default="cnn",
+            help="body for images: cnn (default, where the shape allows) or mlp, as `train vae`'s default",
+        )
+        guide.add_argument(
+            "--latent-hidden",
+            type=optional_layer_widths,
+            default=(200,),
+            help="widths of each latent's own body (200); none: each head reads the data body directly",
         )
         add_training_flags(parser)
         parser.add_argument(
@@ -138,7 +244,15 @@ class StoryKind(ModelKind):
             check_input_file(args.csv, "--csv")
             if args.labels is not None:
                 raise VaekitError("--labels gives the labels of an image set (--data)")
-            return {"dataset": "csv", "csv": str(Path(args.csv).resolve()), "split_seed": args.seed}
+            from vaekit.data.table_files import read_table
+
+            columns = [str(name) for name in read_table(args.csv).columns]
+            return {
+                "dataset": "csv",
+                "csv": str(Path(args.csv).resolve()),
+                "columns": columns,  # to find them by name in the tables given to score and encode
+                "split_seed": args.seed,
+            }
         from vaekit.runs.images import ImageSource
 
         source = ImageSource.given(args.data, args.data_dir)
@@ -177,12 +291,17 @@ class StoryKind(ModelKind):
                 f"{len(train)} ({given}); an image story with a label takes (x, y) and needs --labels N"
             )
         examples, dtypes = example_of(train, EXAMPLE_ROWS)
+        story_path, story_name = split_story_reference(args.model)
+        if request.resume:
+            _check_resumed_story(request.run_dir, story_path)
         config = StoryVAEConfig(
-            story=f"{Path(args.model.rpartition(':')[0]).resolve()}:{args.model.rpartition(':')[2]}",
+            story=f"{story_path}:{story_name}",
+            story_sha256=story_file_hash(story_path),
             examples=examples,
             dtypes=dtypes,
             data_hidden=args.data_hidden,
             latent_hidden=args.latent_hidden,
+            image_encoder=args.image_encoder,
         )
         StoryVAE(config)  # the story read, its guide built: errors before anything is written
         print(
@@ -275,6 +394,125 @@ class StoryKind(ModelKind):
             return {}
         figure = plots.training_curves(pd.read_csv(log_path), title="ELBO per epoch")
         return {"training_curves": plots.save_figure(figure, run.figures / "training_curves.png")}
+
+    def input_files(self, config: Mapping[str, Any]) -> list[str]:
+        files = super().input_files(config)
+        model_config = config.get("model_config")
+        story = model_config.get("story") if isinstance(model_config, dict) else None
+        if isinstance(story, str) and ":" in story:
+            files.append(story.rpartition(":")[0])  # the user's code: never an output's name
+        return files
+
+    def sample_suffix_of(self, run: Run) -> str:
+        return ".png" if run.config["data"]["dataset"] == "images" else ".csv"
+
+    def write_samples(self, run: Run, out: Path, request: SampleRequest) -> Path:
+        import pandas as pd
+
+        from vaekit import plots
+        from vaekit.runs.tabular import write_table
+
+        model: StoryVAE = run.model  # type: ignore[assignment]
+        images = run.config["data"]["dataset"] == "images"
+        if images and request.num_samples > plots.MAX_GRID_IMAGES:
+            raise VaekitError(
+                f"--n {request.num_samples}: a picture grid shows at most {plots.MAX_GRID_IMAGES:,} images; "
+                "draw fewer, or several grids with different --seed"
+            )
+        fixed = {}
+        if request.label is not None:
+            sites = model.partial_sites
+            if not sites:
+                raise VaekitError(
+                    f"--label needs a story with a partially observed label; {model.config.story} has none"
+                )
+            site = sites[0]
+            if not 0 <= request.label < site.num_categories:
+                raise VaekitError(
+                    f"--label {request.label}: the story's label {site.name.removesuffix('_unobserved')!r} "
+                    f"takes the values 0 to {site.num_categories - 1}"
+                )
+            fixed[site.name.removesuffix("_unobserved")] = request.label
+        example = model.config.example_arguments()
+        chunks: list[dict[str, tuple[torch.Tensor, torch.Tensor | None]]] = []
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(request.seed)
+            remaining = request.num_samples
+            while remaining > 0:  # in chunks, so that memory stays bounded whatever --n is
+                size = min(remaining, SAMPLE_CHUNK_ROWS)
+                chunks.append(model.draw(size, example, partial_values=fixed))
+                remaining -= size
+        site_names = [site.name for site in model.story.observed]
+        if images:
+            # The mean of each pixel's distribution reads better than a draw of it (as the flagships show).
+            first = site_names[0]
+            pictures = torch.cat([c[first][1] if c[first][1] is not None else c[first][0] for c in chunks])
+            pictures = pictures.reshape(len(pictures), *example[0].shape[1:]).clamp(0.0, 1.0)
+            what = f"{request.num_samples} draws from the story"
+            if request.label is not None:
+                what += f" with label {request.label}"
+            plots.save_figure(plots.image_grid(pictures.cpu().numpy(), title=what), out)
+            return out
+        columns = list(run.config["data"].get("columns") or [])
+        arguments = run.config["data"].get("arguments")
+        frame: dict[str, np.ndarray] = {}
+        for site in model.story.observed:
+            # float32, the story's own precision: the CSV then spells 1.1364598, not 1.1364598274230957
+            values = _flat_columns(torch.cat([c[site.name][0] for c in chunks]), torch.float32)
+            if arguments == "columns" and isinstance(site.argument, int) and site.argument < len(columns):
+                names = [columns[site.argument]] if values.shape[1] == 1 else []
+            elif site.argument == 0 and values.shape[1] == len(columns):
+                names = columns
+            else:
+                names = []
+            names = names or [f"{site.name}_{k + 1}" for k in range(values.shape[1])]
+            for k, name in enumerate(names):
+                frame[name] = values[:, k]
+        write_table(pd.DataFrame(frame), out)
+        return out
+
+    def _table_only(self, run: Run, command: str) -> None:
+        if run.config["data"]["dataset"] != "csv":
+            raise VaekitError(
+                f"vaekit {command} reads a table (--csv); this story was trained on images, so "
+                "evaluate it with vaekit evaluate"
+            )
+
+    def score(self, run: Run, table: pd.DataFrame, *, iw_samples: int, progress: bool) -> pd.DataFrame:
+        import pandas as pd
+
+        from vaekit.evaluation import estimate_log_likelihood
+
+        self._table_only(run, "score")
+        arguments = table_arguments(run.config["data"], table)
+        # Seeded as evaluate is: the same table scores the same, whatever order its columns have.
+        bar_title = f"IWAE, K={iw_samples}"
+        with torch.random.fork_rng(devices=[]), progress_bar(len(table), bar_title, progress) as bar:
+            torch.manual_seed(run.config["train_config"]["seed"])
+            estimate = estimate_log_likelihood(run.model, arguments, num_samples=iw_samples, progress=bar)
+        return pd.DataFrame(
+            {"row": range(1, len(table) + 1), "log_likelihood": estimate.log_likelihood.double().numpy()}
+        )
+
+    def encode(self, run: Run, table: pd.DataFrame) -> pd.DataFrame:
+        """Per row and latent site: a discrete site's probabilities (``c_p_0`` ...) and most
+        probable value (``c``); a continuous site's Normal in unconstrained space (``z_loc_1`` ...,
+        ``z_scale_1`` ...) and, where the support is not the real line, that Normal's centre mapped
+        into the support (``theta_1`` ...), all given the most probable discrete values."""
+        import pandas as pd
+
+        self._table_only(run, "encode")
+        model: StoryVAE = run.model  # type: ignore[assignment]
+        arguments = table_arguments(run.config["data"], table)
+        parts: dict[str, list[np.ndarray]] = {}
+        model.eval()
+        for start in range(0, len(table), SAMPLE_CHUNK_ROWS):
+            rows = tuple(a[start : start + SAMPLE_CHUNK_ROWS].to(model.device) for a in arguments)
+            for name, columns in _posterior_columns(model, model.posterior(*rows)).items():
+                parts.setdefault(name, []).append(columns)
+        frame = {"row": np.arange(1, len(table) + 1)}
+        frame.update({name: np.concatenate(chunks) for name, chunks in parts.items()})
+        return pd.DataFrame(frame)
 
     def example_arguments(self, model: VAE) -> list[tuple[Any, ...]]:
         config: StoryVAEConfig = model.config  # type: ignore[assignment]
