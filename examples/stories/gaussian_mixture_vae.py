@@ -4,8 +4,9 @@
     z | c ~ Normal(mean_c, scale_c)            (a learned centre and spread per cluster)
     x_j | z ~ Binomial(16, sigmoid(decoder(z)_j))   for each of the 64 pixels of an 8x8 digit (ink 0..16)
 
-The guide vaekit builds sums c out exactly, q(c | x), and infers q(z | x, c). Train it on the
-bundled digits as a table of 64 counts (``benchmarks/stories.py`` writes one):
+The story marks c to be summed out in the model, so the guide vaekit builds is q(z | x) alone,
+and the cluster of a row follows from z exactly. Train it on the bundled digits as a table of 64
+counts (``benchmarks/stories.py`` writes one):
 
     vaekit train model --model examples/stories/gaussian_mixture_vae.py:GaussianMixtureVAE \
         --csv digits.csv --out runs/gmvae

@@ -32,8 +32,13 @@ def log_importance_weights(
     ``args`` are passed to both model and guide; ``args[0]``'s first dimension is the batch.
 
     The guide runs once under a particle plate left of the model's plates, the model is replayed
-    against it, and each site's log-density is kept per example (summed over its event, not over
-    the batch), so the result is per example rather than for the batch as a whole.
+    against it, and each site's log-density is kept per example (summed over its event and the
+    plates nested in the data plate, not over the batch), so the result is per example rather than
+    for the batch as a whole. The data plate must be the one at dim -1.
+
+    A discrete site that the model marks ``infer={"enumerate": "parallel"}`` and the guide does not
+    sample is summed out exactly (Pyro's ``enum`` in dimensions left of the particle plate), so the
+    weight holds log p(x, z) with that site marginalised rather than a draw of it.
     """
 
     def vectorized(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,38 +58,37 @@ def log_importance_weights(
     guide_trace = prune_subsample_sites(guide_trace)
     model_trace = prune_subsample_sites(model_trace)
     batch_size = args[0].shape[0]
-
-    def per_example(site: dict[str, Any]) -> torch.Tensor:
-        return _site_log_prob(site).reshape(num_particles, batch_size, -1).sum(-1)
-
     log_weights = torch.zeros((num_particles, batch_size), device=args[0].device)
     for site in guide_trace.nodes.values():
         if site["type"] == "sample":
-            log_weights = log_weights - per_example(site)
+            log_weights = log_weights - per_example_log_prob(site, max_plate_nesting)
     summed = any(
         site["type"] == "sample" and "_enumerate_dim" in site["infer"] for site in model_trace.nodes.values()
     )
     if not summed:
         for site in model_trace.nodes.values():
             if site["type"] == "sample":
-                log_weights = log_weights + per_example(site)
+                log_weights = log_weights + per_example_log_prob(site, max_plate_nesting)
         return log_weights
-    # log p(x, z) = logsumexp over the summed sites' values of the sum of every site's log-density,
-    # each broadcast over the enumerated dimensions it does not depend on.
+    # log p(x, z) = logsumexp over the summed sites' values of the sum of every site's log-density
+    # per example, each broadcast over the enumerated dimensions it does not depend on.
     total = torch.zeros((), device=args[0].device)
     for site in model_trace.nodes.values():
         if site["type"] == "sample":
-            total = total + _site_log_prob(site)
-    plates_from = total.dim() - (max_plate_nesting + 1)  # the particle plate, then the model's plates
-    if max_plate_nesting > 1:  # plates nested in the data plate (dim -1): independent, summed
-        total = total.sum(dim=list(range(plates_from + 1, total.dim() - 1)), keepdim=True)
-    total = torch.logsumexp(total, dim=list(range(plates_from))) if plates_from > 0 else total
-    return log_weights + total.reshape(total.shape[0], -1).expand(num_particles, batch_size)
+            total = total + per_example_log_prob(site, max_plate_nesting)
+    enumerated = list(range(total.dim() - 2))  # left of the particle and data dimensions
+    total = torch.logsumexp(total, dim=enumerated) if enumerated else total
+    return log_weights + total
 
 
-def _site_log_prob(site: dict[str, Any]) -> torch.Tensor:
-    """A sample site's log-density, masked where the site has a mask."""
+def per_example_log_prob(site: dict[str, Any], max_plate_nesting: int) -> torch.Tensor:
+    """A sample site's log-density (masked where the site has a mask), summed over the plates
+    nested in the data plate: ``(..., particles, examples)``, the data plate at dim -1.
+
+    Each site is summed on its own before any sum with others, so that a site outside an inner
+    plate, broadcast along it, is not counted once per inner index."""
     log_prob = site["fn"].log_prob(site["value"])
     if site["mask"] is not None:
         log_prob = log_prob * site["mask"]
-    return log_prob
+    inner = [dim for dim in range(-max_plate_nesting, -1) if log_prob.dim() >= -dim]
+    return log_prob.sum(dim=inner) if inner else log_prob

@@ -457,3 +457,35 @@ def test_the_automatic_guide_of_the_image_vae_s_story_is_its_hand_written_guide(
         pyro.set_rng_seed(7)
         losses.append(elbo.loss(model, guide, x))
     assert abs(losses[0] - losses[1]) <= 1e-5 * abs(losses[0])
+
+
+def test_the_bound_sums_a_summed_site_exactly_when_the_data_lie_in_a_nested_plate():
+    """c summed out per example, z per example, and I = 3 readings x_in ~ N(z, 1) in a plate nested in
+    the data plate: given c the readings are N(mu_c 1, I + 1 1^T), so log p(x_n) is known exactly."""
+    from vaekit.importance import log_importance_weights
+
+    means, readings = torch.tensor([-3.0, 0.0, 2.0]), 3
+
+    def model(x: torch.Tensor) -> None:  # x: (examples, readings)
+        with pyro.plate("data", x.shape[0], dim=-1):
+            c = pyro.sample("c", dist.Categorical(logits=torch.zeros(3)), infer={"enumerate": "parallel"})
+            z = pyro.sample("z", dist.Normal(means[c], 1.0))
+            with pyro.plate("readings", readings, dim=-2):
+                pyro.sample("x", dist.Normal(z, 1.0), obs=x.T)
+
+    def guide(x: torch.Tensor) -> None:
+        with pyro.plate("data", x.shape[0], dim=-1):
+            pyro.sample("z", dist.Normal(torch.zeros(x.shape[0]), 4.0))
+
+    torch.manual_seed(0)
+    x = torch.tensor([[-3.2, -2.5, -3.9], [0.1, -0.4, 0.3], [2.5, 1.8, 2.2], [-1.0, 0.0, 1.0]])
+    particles = 20_000
+    with torch.no_grad():
+        log_weights = log_importance_weights(model, guide, (x,), num_particles=particles, max_plate_nesting=2)
+        estimate = torch.logsumexp(log_weights, 0) - torch.log(torch.tensor(float(particles)))
+        given_c = dist.MultivariateNormal(
+            means[:, None] * torch.ones(readings), torch.eye(readings) + torch.ones(readings, readings)
+        )
+        exact = torch.logsumexp(given_c.log_prob(x[:, None, :]) - torch.log(torch.tensor(3.0)), -1)
+    # Adding the log-densities of c and z before summing over the readings would count them 3 times.
+    assert torch.allclose(estimate, exact, atol=0.05), (estimate, exact)

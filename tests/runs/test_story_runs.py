@@ -44,6 +44,29 @@ def table_story(x):
         pyro.sample("x", dist.Normal(z, 1.0).to_event(1), obs=x)
 
 
+class LabelledTable(nn.Module):
+    """A table whose last column is a class given for some rows only (NaN elsewhere)."""
+
+    def __init__(self):
+        super().__init__()
+        self.means = nn.Parameter(torch.tensor([[-3.0, -3.0], [3.0, 3.0]]))
+
+    def forward(self, a, b, label):
+        with pyro.plate("data", a.shape[0]):
+            given = ~torch.isnan(label)
+            y = pyro.sample("y", dist.Bernoulli(0.5), obs=torch.nan_to_num(label), obs_mask=given)
+            centre = self.means[y.long()]
+            pyro.sample("a", dist.Normal(centre[..., 0], 1.0), obs=a)
+            pyro.sample("b", dist.Normal(centre[..., 1], 1.0), obs=b)
+
+
+def mixture(x):
+    with pyro.plate("data", x.shape[0]):
+        c = pyro.sample("c", dist.Categorical(logits=torch.zeros(2)), infer={"enumerate": "parallel"})
+        z = pyro.sample("z", dist.Normal(torch.tensor([-4.0, 4.0])[c], 1.0))
+        pyro.sample("x", dist.Normal(z, 0.5), obs=x[..., 0])
+
+
 class NeedsArguments(nn.Module):
     def __init__(self, width):
         super().__init__()
@@ -130,8 +153,15 @@ def m2_run(folder):
 def test_a_partially_labelled_image_story_trains_its_classifier(m2_run):
     out = m2_run
     log = pd.read_csv(out / "log.csv")
-    assert "val_accuracy_y" in log.columns  # the classifier's accuracy on the labelled validation images
+    assert "test_accuracy_y" in log.columns  # the classifier's test accuracy after every epoch
     run = load_run(out)
+    from vaekit.runs.kinds.story import story_data
+    from vaekit.runs.store import split_train_val
+
+    (_, labels), _ = story_data(run.config["data"])
+    fit_rows, val_rows = split_train_val(len(labels), 0.1, 0)
+    assert int((labels[fit_rows] >= 0).sum()) == 200 and int((labels[val_rows] >= 0).sum()) == 0
+    assert torch.bincount(labels[labels >= 0], minlength=10).tolist() == [20] * 10  # balanced
     assert run.model.data_arguments == (0,)  # the label is no input of its own classifier
     assert 0.0 <= run.metrics["test_accuracy_y"] <= 1.0
 
@@ -208,9 +238,11 @@ def test_score_names_a_missing_training_column(seed_run, folder, tmp_path, capsy
 
 
 def test_an_image_story_samples_a_picture_of_a_given_label(m2_run, folder, tmp_path, capsys):
-    picture = tmp_path / "threes.png"
+    picture, fours = tmp_path / "threes.png", tmp_path / "fours.png"
     assert main(["sample", str(m2_run), "--n", "16", "--label", "3", "--out", str(picture)]) == 0
+    assert main(["sample", str(m2_run), "--n", "16", "--label", "4", "--out", str(fours)]) == 0
     assert picture.stat().st_size > 1000
+    assert picture.read_bytes() != fours.read_bytes()  # same seed, another label: other pictures
     for command, message in (
         (["sample", str(m2_run), "--label", "10", "--out", str(picture)], "takes the values 0 to 9"),
         (["sample", str(m2_run), "--out", str(tmp_path / "x.csv")], "must name a .png file"),
@@ -233,3 +265,92 @@ def test_a_run_refuses_to_rebuild_a_story_whose_file_changed(folder, tmp_path, c
         load_run(out)
     assert main([*command, "--no-progress", "--resume", str(out)]) == 2
     assert "is not the one the run started with" in capsys.readouterr().err
+
+
+def test_a_table_story_s_drawn_label_is_written_under_its_column(folder, tmp_path):
+    rng = np.random.default_rng(1)
+    label = rng.integers(0, 2, 300).astype(float)
+    table = pd.DataFrame({"a": rng.normal(6 * label - 3), "b": rng.normal(6 * label - 3), "label": label})
+    table.loc[50:, "label"] = np.nan  # the first 50 rows give their class
+    table.to_csv(tmp_path / "labelled.csv", index=False)
+    out = tmp_path / "run"
+    command = ["train", "model", "--model", f"{folder / 'stories.py'}:LabelledTable", "--csv"]
+    assert main([*command, str(tmp_path / "labelled.csv"), "--epochs", "2", "--iw-samples", "2",
+                 "--no-progress", "--latent-hidden", "none", "--out", str(out)]) == 0  # fmt: skip
+    drawn = tmp_path / "drawn.csv"
+    assert main(["sample", str(out), "--n", "400", "--label", "1", "--out", str(drawn)]) == 0
+    rows = pd.read_csv(drawn)
+    assert list(rows.columns) == ["a", "b", "label"]
+    assert bool((rows["label"] == 1).all()) and rows["a"].mean() > 2  # the fixed class, and its mean
+    assert main(["sample", str(out), "--n", "400", "--out", str(drawn)]) == 0
+    assert 0.35 < pd.read_csv(drawn)["label"].mean() < 0.65  # drawn from the prior, half and half
+
+
+def test_encode_gives_the_posterior_of_a_site_the_story_sums_out(folder, tmp_path):
+    rng = np.random.default_rng(2)
+    values = np.concatenate([rng.normal(-4, 1, 150), rng.normal(4, 1, 150)])
+    pd.DataFrame({"x": values}).to_csv(tmp_path / "mixture.csv", index=False)
+    out = tmp_path / "run"
+    command = [
+        "train",
+        "model",
+        "--model",
+        f"{folder / 'stories.py'}:mixture",
+        "--csv",
+        str(tmp_path / "mixture.csv"),
+    ]
+    assert main([*command, "--epochs", "3", "--iw-samples", "4", "--no-progress", "--out", str(out)]) == 0
+    assert np.isfinite(load_run(out).metrics["test_log_likelihood"])
+    probe = tmp_path / "probe.csv"
+    pd.DataFrame({"x": [-6.0, 6.0]}).to_csv(probe, index=False)
+    codes = tmp_path / "codes.csv"
+    assert main(["encode", str(out), "--csv", str(probe), "--out", str(codes)]) == 0
+    encoded = pd.read_csv(codes)
+    assert list(encoded.columns[:4]) == ["row", "c_p_0", "c_p_1", "c"]
+    np.testing.assert_allclose(encoded[["c_p_0", "c_p_1"]].sum(1), 1.0, rtol=1e-6)
+    assert encoded["c"].tolist() == [0, 1]  # far left the left cluster, far right the right one
+
+
+def test_missing_cells_a_guide_reads_and_tables_of_the_wrong_width_are_refused(
+    seed_run, folder, tmp_path, capsys
+):
+    table = pd.read_csv(folder / "seed.csv").head(20)
+    table.loc[4, "x2"] = np.nan
+    holes = tmp_path / "holes.csv"
+    table.to_csv(holes, index=False)
+    assert main(["score", str(seed_run), "--csv", str(holes), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "column 'x2' has a missing cell at row 5" in capsys.readouterr().err
+    out = tmp_path / "run"
+    command = ["train", "model", "--model", f"{folder / 'stories.py'}:SeedStory", "--csv", str(holes)]
+    assert main([*command, "--epochs", "1", "--no-progress", "--out", str(out)]) == 2
+    assert "column 'x2' has a missing cell at row 5" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_run_from_before_columns_and_hashes_were_recorded_still_loads_scores_and_resumes(
+    folder, tmp_path, capsys
+):
+    import json
+
+    out = tmp_path / "run"
+    command = [
+        "train",
+        "model",
+        "--model",
+        f"{folder / 'stories.py'}:SeedStory",
+        "--csv",
+        str(folder / "seed.csv"),
+    ]
+    assert main([*command, "--epochs", "1", "--iw-samples", "2", "--no-progress", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    for section, key in (
+        ("data", "columns"),
+        ("model_config", "story_sha256"),
+        ("model_config", "image_encoder"),
+    ):
+        del config[section][key]
+    (out / "config.json").write_text(json.dumps(config))
+    narrow = tmp_path / "narrow.csv"
+    pd.read_csv(folder / "seed.csv")[["x1", "x2"]].to_csv(narrow, index=False)
+    assert main(["score", str(out), "--csv", str(narrow), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "the table has 2 columns; the story was trained on 3" in capsys.readouterr().err
+    assert main([*command, "--no-progress", "--resume", str(out)]) == 0  # nothing the run did has changed

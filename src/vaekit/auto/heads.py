@@ -50,6 +50,16 @@ class SupportHead(nn.Module):
         unconstrained_shape = tuple(self.transform.inverse_shape(torch.Size(self.event_shape)))
         self.normal = NormalHead(in_features, unconstrained_shape)
 
+    @staticmethod
+    def centre(fn: dist.TorchDistribution) -> torch.Tensor:
+        """The centre of a distribution this head returned: its Normal's mean, mapped into the support."""
+        if not isinstance(fn, dist.TransformedDistribution):
+            return fn.mean
+        point = fn.base_dist.mean
+        for transform in fn.transforms:
+            point = transform(point)
+        return point
+
     def forward(self, hidden: torch.Tensor) -> dist.TorchDistribution:
         """The distribution over the support, with batch shape ``hidden.shape[:-1]``."""
         base = self.normal(hidden)
@@ -100,6 +110,15 @@ class DiscreteHead(nn.Module):
         if self.kind == "categorical":
             return dist.Categorical(logits=logits)
         return dist.OneHotCategorical(logits=logits)
+
+    def most_probable(self, fn: dist.TorchDistribution) -> torch.Tensor:
+        """The most probable value of a distribution this head returned."""
+        logits = fn.logits
+        if self.kind == "bernoulli":
+            return (logits > 0).to(logits.dtype)
+        if self.kind == "categorical":
+            return logits.argmax(-1)
+        return nn.functional.one_hot(logits.argmax(-1), self.num_categories).to(logits.dtype)
 
     def features(self, value: torch.Tensor) -> torch.Tensor:
         """The value as input features for the encoders of later latents: a one-hot row."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from pyro.infer import TraceEnum_ELBO
 
@@ -24,8 +26,20 @@ class EnumeratedELBOObjective(Objective):
     """
 
     def __init__(
-        self, *, max_plate_nesting: int = 1, num_particles: int = 1, classifier_weight: float = 0.0
+        self,
+        *,
+        max_plate_nesting: int = 1,
+        num_particles: int = 1,
+        classifier_weight: float = 0.0,
+        shares: Mapping[str, float] | None = None,
     ) -> None:
+        if shares is not None and (
+            not shares or min(shares.values()) < 0 or abs(sum(shares.values()) - 1) > 1e-6
+        ):
+            raise ValueError(
+                f"shares must be non-negative fractions of the data set summing to 1, got {shares}"
+            )
+        self.shares = dict(shares) if shares is not None else None
         if num_particles < 1:
             raise ValueError(f"num_particles must be at least 1, got {num_particles}")
         if classifier_weight < 0:
@@ -38,16 +52,37 @@ class EnumeratedELBOObjective(Objective):
         )
 
     def training(self, vae: VAE, batch: Batch) -> StepResult:
+        if isinstance(batch, Mapping):
+            # One batch per part of the data set (the rows that give a label, those that do not),
+            # each weighted by its share of the data set: the same objective in expectation as
+            # batches drawn from all rows, but every step sees labelled rows.
+            if self.shares is None or set(batch) - set(self.shares):
+                raise ValueError(f"batches of parts {sorted(batch)} need the parts' shares of the data set")
+            loss: torch.Tensor | float = 0.0
+            elbo: torch.Tensor | float = 0.0
+            examples = 0
+            for part, tensors in batch.items():
+                part_loss, part_elbo = self._loss(vae, tensors)
+                loss = loss + self.shares[part] * part_loss
+                elbo = elbo + self.shares[part] * part_elbo
+                examples += tensors[0].shape[0]
+            return StepResult(torch.as_tensor(loss), {"elbo": torch.as_tensor(elbo)}, examples)
+        loss, elbo = self._loss(vae, batch)
+        return StepResult(loss, {"elbo": elbo}, batch[0].shape[0])
+
+    def _loss(self, vae: VAE, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss per example of one batch (the classification term included) and its ELBO."""
         num_examples = batch[0].shape[0]
         loss = self.elbo.differentiable_loss(vae.model, vae.guide, *batch) / num_examples
-        terms = {"elbo": -loss.detach()}
+        elbo = -loss.detach()
         if self.classifier_weight and getattr(vae, "partial_sites", ()):
             for q, values, given in vae.classifiers(*batch).values():  # type: ignore[operator]
-                log_q = torch.where(
-                    given, q.log_prob(values.clamp(min=0)), torch.zeros_like(values, dtype=loss.dtype)
-                )
+                # Missing rows (-1 or NaN) are scored at 0 and then dropped: a NaN even in the
+                # dropped branch of the where would make the gradient NaN.
+                known = torch.where(given, values, torch.zeros_like(values))
+                log_q = torch.where(given, q.log_prob(known), torch.zeros_like(values, dtype=loss.dtype))
                 loss = loss - self.classifier_weight * log_q.sum() / num_examples
-        return StepResult(loss, terms, num_examples)
+        return loss, elbo
 
     def validation(self, vae: VAE, batch: Batch) -> StepResult:
         # Validation runs without gradients, which differentiable_loss refuses; loss() needs none.

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -83,7 +83,10 @@ def load_story(reference: str) -> Callable[..., Any]:
 
 def story_file_hash(path: Path) -> str:
     """The SHA-256 of a story's file, which a run records so that it never rebuilds a changed story."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        raise VaekitError(f"cannot read the story file {path}: {error.strerror or error}") from None
 
 
 def story_arity(story: Callable[..., Any]) -> int:
@@ -107,7 +110,7 @@ class StoryVAEConfig:
     conv_channels: tuple[int, ...] = AutoVAEConfig.conv_channels
     latent_hidden: tuple[int, ...] = field(default=AutoVAEConfig.latent_hidden)
     story_sha256: str | None = None
-    image_encoder: str = AutoVAEConfig.image_encoder
+    image_encoder: Literal["cnn", "mlp"] = AutoVAEConfig.image_encoder
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "examples", tuple(self.examples))
@@ -124,7 +127,7 @@ class StoryVAEConfig:
             self.data_hidden,
             self.conv_channels,
             self.latent_hidden,
-            image_encoder=self.image_encoder,  # type: ignore[arg-type]
+            image_encoder=self.image_encoder,
         )
 
     def example_arguments(self) -> tuple[torch.Tensor, ...]:

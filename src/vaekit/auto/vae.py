@@ -11,6 +11,7 @@ import pyro
 import pyro.distributions as dist
 import torch
 from pyro.poutine.uncondition_messenger import UnconditionMessenger
+from pyro.poutine.util import site_is_subsample
 from torch import nn
 
 from vaekit.auto.heads import DiscreteHead, SupportHead
@@ -42,6 +43,10 @@ class AutoVAEConfig:
     image_encoder:
         The body for image arguments: ``"cnn"`` (the convolutional body, where the image's shape
         allows it) or ``"mlp"`` (the MLP on the flattened pixels, as the image VAE's default encoder).
+    shared_data_body:
+        Whether every latent's encoder reads one shared body of the data (``True``), or each latent
+        has data bodies of its own (``False``), as the semi-supervised flagship's classifier and
+        z encoder each read the image themselves.
     latent_hidden:
         Hidden widths of each latent's own body, which maps the data features (and the latents
         guided before it) onto its head. Empty: no such body, each head reads the data features
@@ -52,6 +57,7 @@ class AutoVAEConfig:
     conv_channels: tuple[int, ...] = (32, 64)
     latent_hidden: tuple[int, ...] = (200,)
     image_encoder: Literal["cnn", "mlp"] = "cnn"
+    shared_data_body: bool = True
 
     def __post_init__(self) -> None:
         if self.image_encoder not in ("cnn", "mlp"):
@@ -130,11 +136,20 @@ class AutoVAE(VAE):
         self.data_arguments: tuple[ArgumentRef, ...] = tuple(
             dict.fromkeys(s.argument for s in story.observed if s.argument not in partial)
         )
-        self.data_bodies = nn.ModuleList(
-            _data_body(argument_value(ref, example_args, example_kwargs), config)
-            for ref in self.data_arguments
+
+        def data_bodies() -> nn.ModuleList:
+            return nn.ModuleList(
+                _data_body(argument_value(ref, example_args, example_kwargs), config)
+                for ref in self.data_arguments
+            )
+
+        # One set of bodies for all latents, or a set per latent (``latent_data_bodies``).
+        self.data_bodies = data_bodies() if config.shared_data_body else nn.ModuleList()
+        self.latent_data_bodies = nn.ModuleDict(
+            {} if config.shared_data_body else {latent.name: data_bodies() for latent in story.latents}
         )
-        data_features = sum(self._body_width(body) for body in self.data_bodies)
+        first_bodies = self.data_bodies or next(iter(self.latent_data_bodies.values()), nn.ModuleList())
+        data_features = sum(self._body_width(body) for body in first_bodies)
 
         self.latent_bodies = nn.ModuleDict()
         self.latent_heads = nn.ModuleDict()
@@ -166,17 +181,24 @@ class AutoVAE(VAE):
 
     @property
     def has_discrete_latents(self) -> bool:
-        """Whether the guide enumerates some site (train with ``TraceEnum_ELBO`` then)."""
+        """Whether the guide enumerates some site, or the story sums one out itself (train with
+        ``TraceEnum_ELBO`` then)."""
         return bool(self.story.summed) or any(latent.is_discrete for latent in self.story.latents)
 
     def model(self, *args: Any, **kwargs: Any) -> Any:
         """The user's generative story, unchanged."""
         return self.story_fn(*args, **kwargs)
 
-    def data_features(self, *args: Any, **kwargs: Any) -> torch.Tensor:
-        """Features of the data arguments, concatenated: ``(N, F)``."""
+    def data_features(self, *args: Any, latent: str | None = None, **kwargs: Any) -> torch.Tensor:
+        """Features of the data arguments, concatenated: ``(N, F)``; with data bodies per latent
+        (``shared_data_body=False``), those of ``latent``."""
+        bodies = (
+            self.data_bodies
+            if latent is None or not self.latent_data_bodies
+            else self.latent_data_bodies[latent]
+        )
         parts = []
-        for ref, body in zip(self.data_arguments, self.data_bodies, strict=True):
+        for ref, body in zip(self.data_arguments, bodies, strict=True):
             value = argument_value(ref, args, kwargs)
             if value.dim() == 1:
                 value = value.unsqueeze(-1)
@@ -186,7 +208,14 @@ class AutoVAE(VAE):
     def guide(self, *args: Any, **kwargs: Any) -> None:
         """The amortized posterior over every latent site of the story's data plate."""
         try:
-            features = self.data_features(*args, **kwargs)
+            if self.latent_data_bodies:
+                features_of = {
+                    name: self.data_features(*args, latent=name, **kwargs) for name in self.latent_data_bodies
+                }
+                features = next(iter(features_of.values()))
+            else:
+                features = self.data_features(*args, **kwargs)
+                features_of = {}
         except (IndexError, KeyError) as error:
             refs = ", ".join(describe_argument(ref) for ref in self.data_arguments)
             raise VaekitError(f"the guide reads the data from {refs}; it was not given: {error}") from None
@@ -194,6 +223,7 @@ class AutoVAE(VAE):
         plate = self.story.plate
         with pyro.plate(plate.name, features.shape[0], dim=plate.dim):
             for latent in self.story.latents:
+                features = features_of.get(latent.name, features)
                 body = self.latent_bodies[latent.name]
                 hidden = body(features, _concat_features(conditions)) if conditions else body(features)
                 head = self.latent_heads[latent.name]
@@ -262,7 +292,8 @@ class AutoVAE(VAE):
         -------
         dict
             Per observed data site: the drawn values ``(num_samples, ...)`` and the mean of the
-            distribution they were drawn from (``None`` where the distribution has none).
+            distribution they were drawn from (``None`` where the distribution has none); per
+            partially observed site (by its name in the story): the values drawn or fixed, and ``None``.
         """
         from pyro import poutine
 
@@ -272,7 +303,8 @@ class AutoVAE(VAE):
         for ref, argument in enumerate(example_args):
             if ref in partial:
                 base = partial[ref].name.removesuffix("_unobserved")
-                value = fixed.pop(base, -1)  # -1: missing, so drawn from the prior
+                # Missing, so drawn from the prior: NaN in a float argument, -1 in an integer one.
+                value = fixed.pop(base, float("nan") if argument.is_floating_point() else -1)
                 shape = (num_samples, *argument.shape[1:])
                 placeholders.append(torch.full(shape, value, dtype=argument.dtype))
             else:
@@ -285,6 +317,9 @@ class AutoVAE(VAE):
         with torch.no_grad():
             trace = poutine.trace(_ReleaseData(names)(self.model)).get_trace(*placeholders)
         draws: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        for latent in self.partial_sites:  # the label each example was drawn with
+            base = latent.name.removesuffix("_unobserved")
+            draws[base] = (trace.nodes[base]["value"], None)
         for site in self.story.observed:
             node = trace.nodes[site.name]
             try:
@@ -311,14 +346,15 @@ class AutoVAE(VAE):
                 if not latent.is_discrete:
                     break  # discrete latents come first in the guide's order
                 trace = poutine.trace(poutine.condition(self.guide, data=chosen)).get_trace(*args, **kwargs)
-                chosen[latent.name] = _most_probable(trace.nodes[latent.name]["fn"])
+                head = self.latent_heads[latent.name]
+                chosen[latent.name] = head.most_probable(trace.nodes[latent.name]["fn"])
             trace = poutine.trace(poutine.condition(self.guide, data=chosen)).get_trace(*args, **kwargs)
             found = {latent.name: trace.nodes[latent.name]["fn"] for latent in self.story.latents}
             if self.story.summed:
                 centres = dict(chosen)
                 for latent in self.story.latents:
                     if not latent.is_discrete:
-                        centres[latent.name] = _centre(found[latent.name])
+                        centres[latent.name] = SupportHead.centre(found[latent.name])
                 found.update(self._summed_posteriors(centres, args, kwargs))
         return found
 
@@ -328,26 +364,24 @@ class AutoVAE(VAE):
         """p(site | data, the other latents at ``values``) of each site the story sums out."""
         from pyro import poutine
 
+        from vaekit.importance import per_example_log_prob
+
         first_enum_dim = -(self.max_plate_nesting + 1)
         model = poutine.enum(poutine.condition(self.model, data=values), first_available_dim=first_enum_dim)
         trace = poutine.trace(model).get_trace(*args, **kwargs)
+        # Per example (the data plate at dim -1), one dimension per summed site left of it.
         total = torch.zeros((), device=self.device)
         for site in trace.nodes.values():
-            if site["type"] == "sample":
-                log_prob = site["fn"].log_prob(site["value"])
-                if site["mask"] is not None:
-                    log_prob = log_prob * site["mask"]
-                total = total + log_prob
-        # total: one dim per summed site, left of the plates; the data plate is dim -1, and the
-        # plates nested in it (left of it) are independent given the summed sites: their sum.
-        if self.max_plate_nesting > 1:
-            inner = list(range(total.dim() - self.max_plate_nesting, total.dim() - 1))
-            total = total.sum(dim=inner, keepdim=True)
+            if site["type"] == "sample" and not site_is_subsample(site):
+                total = total + per_example_log_prob(site, self.max_plate_nesting)
         posteriors = {}
         for latent in self.story.summed:
+            # The site's enumerated dimension counts from the right of its value, where the plates
+            # stand: after the inner plates are summed away only the data plate is left of total.
             value = trace.nodes[latent.name]["value"]
-            position = total.dim() - (value.dim() - len(latent.event_shape))
-            others = [d for d in range(total.dim() - self.max_plate_nesting) if d != position]
+            dims_from_right = value.dim() - len(latent.event_shape) - (self.max_plate_nesting - 1)
+            position = total.dim() - dims_from_right
+            others = [d for d in range(total.dim() - 1) if d != position]
             log_joint = torch.logsumexp(total, dim=others, keepdim=True) if others else total
             log_joint = log_joint.reshape(latent.num_categories, -1)  # (values, examples)
             logits = (log_joint - torch.logsumexp(log_joint, 0)).T
@@ -358,11 +392,35 @@ class AutoVAE(VAE):
             )
         return posteriors
 
-    def training_objective(self, num_particles: int = 1, classifier_weight: float = 0.0) -> Any:
+    def split_by_label(self, *tensors: torch.Tensor) -> dict[str, tuple[torch.Tensor, ...]] | None:
+        """The rows of the story's arguments that give every partially observed site
+        (``"labelled"``) and the others (``"unlabelled"``), for :func:`vaekit.fit` to draw one batch
+        of each per step (weigh them with :meth:`training_objective`'s ``shares``); ``None`` when
+        the story has no such site or one part would be empty."""
+        if not self.partial_sites:
+            return None
+        given = torch.ones(tensors[0].shape[0], dtype=torch.bool)
+        for latent in self.partial_sites:
+            data = argument_value(latent.partial_argument, tensors, {})
+            given &= observed_rows(latent.support, data).reshape(len(given), -1).all(-1).cpu()
+        if bool(given.all()) or not bool(given.any()):
+            return None
+        return {
+            "labelled": tuple(t[given] for t in tensors),
+            "unlabelled": tuple(t[~given] for t in tensors),
+        }
+
+    def training_objective(
+        self,
+        num_particles: int = 1,
+        classifier_weight: float = 0.0,
+        shares: dict[str, float] | None = None,
+    ) -> Any:
         """The objective for :func:`vaekit.fit`: the ELBO with discrete sites summed out exactly
         (``TraceEnum_ELBO``) when the guide enumerates some, vaekit's term-by-term ELBO otherwise.
         ``classifier_weight`` adds M2's classification term, log q(value | x) per row that gives a
-        partially observed site, that many times (:class:`EnumeratedELBOObjective`)."""
+        partially observed site, that many times (:class:`EnumeratedELBOObjective`). ``shares``
+        (each part's share of the rows) weighs batches of the parts of :meth:`split_by_label`."""
         from vaekit.auto.objective import EnumeratedELBOObjective
         from vaekit.inference import ELBOObjective, TermwiseELBO
 
@@ -371,6 +429,7 @@ class AutoVAE(VAE):
                 max_plate_nesting=self.max_plate_nesting,
                 num_particles=num_particles,
                 classifier_weight=classifier_weight,
+                shares=shares,
             )
         return ELBOObjective(
             TermwiseELBO(max_plate_nesting=self.max_plate_nesting, num_particles=num_particles)
@@ -387,25 +446,6 @@ class _ReleaseData(UnconditionMessenger):
     def _pyro_sample(self, msg: dict[str, Any]) -> None:
         if msg["name"] in self.names:
             super()._pyro_sample(msg)
-
-
-def _centre(fn: Any) -> torch.Tensor:
-    """The centre of a continuous head's distribution: its Normal's mean, mapped into the support."""
-    if not hasattr(fn, "transforms"):
-        return fn.mean
-    point = fn.base_dist.mean
-    for transform in fn.transforms:
-        point = transform(point)
-    return point
-
-
-def _most_probable(fn: Any) -> torch.Tensor:
-    """The mode of a classifier head's distribution (Bernoulli, Categorical or one-hot)."""
-    if isinstance(fn, dist.Bernoulli):
-        return (fn.logits > 0).to(fn.logits.dtype)
-    if isinstance(fn, dist.OneHotCategorical):
-        return nn.functional.one_hot(fn.logits.argmax(-1), fn.logits.shape[-1]).to(fn.logits.dtype)
-    return fn.logits.argmax(-1)
 
 
 def auto(

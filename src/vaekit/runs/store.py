@@ -215,6 +215,16 @@ def load_run(run_dir: str | Path) -> Run:
     return Run(path=path, model=model, config=config, metrics=metrics)
 
 
+#: Marks a setting in :data:`ADDED_SETTINGS` that changes nothing whatever its value.
+ANY_VALUE = object()
+#: (section of config.json, key, the value that does what runs started without the key did).
+ADDED_SETTINGS: tuple[tuple[str, str, Any], ...] = (
+    ("model_config", "story_sha256", ANY_VALUE),
+    ("model_config", "image_encoder", "cnn"),
+    ("data", "columns", ANY_VALUE),
+)
+
+
 def split_train_val(num_examples: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded random split of ``range(num_examples)`` into training and validation indices."""
     num_val = max(1, round(num_examples * val_fraction))
@@ -330,6 +340,15 @@ def write_run_config(run_path: Path, config: dict[str, Any], *, resume: bool) ->
             return settings
 
         before, now = comparable(stored), comparable(config)
+        # Settings a later vaekit records that change nothing for a run started without them: a
+        # story's file hash (checked on its own when recorded), the training columns' names (read
+        # to find them in new tables), the guide's image body when it is the one used before.
+        for section, key, neutral in ADDED_SETTINGS:
+            stored_section, section_now = before.get(section), now.get(section)
+            if not (isinstance(stored_section, dict) and isinstance(section_now, dict)):
+                continue
+            if key not in stored_section and (neutral is ANY_VALUE or section_now.get(key) == neutral):
+                section_now.pop(key, None)
         changed = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key))
         if changed:
             raise RunError(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 from vaekit._io import atomic_write_json
+from vaekit.auto.heads import SupportHead
+from vaekit.auto.story import argument_value
 from vaekit.auto.story_file import (
     StoryVAE,
     StoryVAEConfig,
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
 #: Rows of the training data the config keeps, to read the story on when the model is rebuilt.
 EXAMPLE_ROWS = 2
+#: Test rows the classifier of a partially observed site is scored on (all of Fashion-MNIST's 10,000).
+CLASSIFIER_ROWS = 100_000
 #: Examples drawn or encoded at a time, so that memory stays bounded whatever the number asked.
 SAMPLE_CHUNK_ROWS = 10_000
 
@@ -68,10 +72,7 @@ def _posterior_columns(model: StoryVAE, posterior: Mapping[str, Any]) -> dict[st
         for k in range(scale.shape[1]):
             columns[f"{name}_scale_{k + 1}"] = scale[:, k]
         if hasattr(fn, "transforms"):
-            point = base.mean
-            for transform in fn.transforms:
-                point = transform(point)
-            values = _flat_columns(point)
+            values = _flat_columns(SupportHead.centre(fn))
             for k in range(values.shape[1]):
                 columns[f"{name}_{k + 1}"] = values[:, k]
     return columns
@@ -82,9 +83,11 @@ def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], t
 
     A CSV table is one argument, ``(rows, columns)`` 32-bit floats (missing cells NaN), or with
     ``"arguments": "columns"`` one argument ``(rows,)`` per column, a seeded tenth of its rows held
-    out; an image set is its images ``(N, C, H, W)``, and with ``labels``
-    set a second argument of class indices, -1 where the label is hidden (all but the first
-    ``labels`` of a seeded order), the test images keeping all of theirs.
+    out; an image set is its images ``(N, C, H, W)``, and with ``labels`` set a second argument of
+    class indices, -1 where the label is hidden: ``labels`` of them given, balanced over the classes,
+    all among the rows that :func:`~vaekit.runs.store.split_train_val` keeps for training (the
+    validation rows give none, so that the kept weights are chosen without labels beyond the
+    budget), the test images keeping all of theirs.
     """
     if settings["dataset"] == "csv":
         from vaekit.data.table_files import read_table
@@ -94,16 +97,22 @@ def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], t
         train_index, test_index = held_out_split(len(values), settings["split_seed"])
         return _as_arguments(values[train_index], settings), _as_arguments(values[test_index], settings)
     from vaekit.runs.images import ImageSource
+    from vaekit.runs.ss_vae import MISSING_LABEL, check_label_budget, choose_labelled
 
     dataset = ImageSource.from_settings(settings["images"]).load()
     labels = settings.get("labels")
     if labels is None:
         return (dataset.train_images,), (dataset.test_images,)
-    hidden = torch.randperm(
-        len(dataset.train_labels), generator=torch.Generator().manual_seed(settings["split_seed"])
+    # The rows fit() will train on: the labels are chosen among them, never among the validation rows.
+    fit_index, _ = split_train_val(
+        len(dataset.train_labels), settings.get("val_fraction", 0.1), settings["split_seed"]
     )
-    train_labels = dataset.train_labels.clone().long()
-    train_labels[hidden[labels:]] = -1
+    check_label_budget(labels, len(fit_index), dataset.num_classes)
+    chosen = fit_index[
+        choose_labelled(dataset.train_labels[fit_index], labels, dataset.num_classes, settings["split_seed"])
+    ]
+    train_labels = torch.full_like(dataset.train_labels.long(), MISSING_LABEL)
+    train_labels[chosen] = dataset.train_labels[chosen].long()
     return (dataset.train_images, train_labels), (dataset.test_images, dataset.test_labels.long())
 
 
@@ -135,9 +144,13 @@ def _as_arguments(values: torch.Tensor, settings: Mapping[str, Any]) -> tuple[to
     return (values,)
 
 
-def table_arguments(settings: Mapping[str, Any], table: pd.DataFrame) -> tuple[torch.Tensor, ...]:
+def table_arguments(
+    settings: Mapping[str, Any], table: pd.DataFrame, model: StoryVAE
+) -> tuple[torch.Tensor, ...]:
     """The story's arguments for a new table (``score``, ``encode``): the training table's columns,
-    found by name and put in the training order; extra columns are ignored."""
+    found by name and put in the training order; extra columns are ignored. A run trained before
+    vaekit recorded the columns' names takes the table's columns in order, as many as it was
+    trained on."""
     columns = settings.get("columns")
     if columns is not None:
         names = [str(name) for name in table.columns]
@@ -148,12 +161,55 @@ def table_arguments(settings: Mapping[str, Any], table: pd.DataFrame) -> tuple[t
                 f"trained on (it was trained on {', '.join(map(repr, columns[:10]))})"
             )
         table = table.set_axis(names, axis=1)[list(columns)]
-    return _as_arguments(table_numbers(table), settings)
+    else:
+        examples = model.config.examples
+        expected = len(examples) if settings.get("arguments") == "columns" else len(examples[0][0])
+        if table.shape[1] != expected:
+            raise VaekitError(f"the table has {table.shape[1]} columns; the story was trained on {expected}")
+    arguments = _as_arguments(table_numbers(table), settings)
+    check_no_missing_inputs(model, arguments, [str(name) for name in table.columns])
+    return arguments
+
+
+def check_no_missing_inputs(
+    model: StoryVAE, arguments: tuple[torch.Tensor, ...], columns: Sequence[str]
+) -> None:
+    """Refuse a missing cell in a column the guide reads: its networks cannot read NaN yet (a
+    partially observed site's column, whose missing cells the story sums out, may have them)."""
+    for ref in model.data_arguments:
+        values = argument_value(ref, arguments, {})
+        missing = torch.isnan(values.reshape(len(values), -1))
+        if bool(missing.any()):
+            row, position = (int(i) for i in torch.nonzero(missing)[0])
+            index = ref if len(arguments) > 1 else position
+            name = columns[index] if isinstance(index, int) and index < len(columns) else str(ref)
+            raise VaekitError(
+                f"column {name!r} has a missing cell at row {row + 1}: the automatic guide reads this "
+                "column and cannot read missing cells yet; fill them or drop those rows"
+            )
 
 
 def _flat_columns(values: torch.Tensor, dtype: torch.dtype = torch.float64) -> np.ndarray:
     """``(rows, ...)`` -> a ``(rows, k)`` array."""
     return values.reshape(values.shape[0], -1).to(dtype).cpu().numpy()
+
+
+def classifier_accuracies(model: StoryVAE, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
+    """``test_accuracy_SITE`` per partially observed site: the share of the rows that give it whose
+    value the guide's classifier q(site | x) puts first (none for a story without such a site)."""
+    accuracies = {}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            rows = tuple(t[:CLASSIFIER_ROWS].to(model.device) for t in data)
+            for name, (q, values, given) in (model.classifiers(*rows) if model.partial_sites else {}).items():
+                right = (q.mode == values) & given
+                accuracy = float(right.sum()) / max(int(given.sum()), 1)
+                accuracies[f"test_accuracy_{name.removesuffix('_unobserved')}"] = accuracy
+    finally:
+        model.train(was_training)
+    return accuracies
 
 
 def _check_resumed_story(run_dir: Path, story_path: Path) -> None:
@@ -261,6 +317,8 @@ class StoryKind(ModelKind):
             "images": {"data": source.data, "data_dir": source.data_dir},
             "labels": args.labels,
             "split_seed": args.seed,
+            # The labels are chosen among the rows this split keeps for training.
+            "val_fraction": args.val_fraction,
         }
 
     def train(self, request: TrainRequest) -> Run | None:
@@ -303,7 +361,12 @@ class StoryKind(ModelKind):
             latent_hidden=args.latent_hidden,
             image_encoder=args.image_encoder,
         )
-        StoryVAE(config)  # the story read, its guide built: errors before anything is written
+        built = StoryVAE(config)  # the story read, its guide built: errors before anything is written
+        if settings["dataset"] == "csv":  # the whole table, so that the message names its own rows
+            from vaekit.data.table_files import read_table
+
+            whole = _as_arguments(table_numbers(read_table(settings["csv"])), settings)
+            check_no_missing_inputs(built, whole, settings["columns"])
         print(
             f"story {config.story}: {len(train[0])} training and {len(test[0])} test examples",
             file=sys.stderr,
@@ -314,16 +377,25 @@ class StoryKind(ModelKind):
             train_index, val_index = split_train_val(
                 len(train[0]), train_config.val_fraction, train_config.seed
             )
+            rows = tuple(t[train_index] for t in train)
+            # With a label given for some rows only, every step takes a batch of labelled rows and
+            # one of the others, each weighted by its share (as the semi-supervised flagship does):
+            # random batches of all rows would hold few labels, and the classifier learn slowly.
+            parts = model.split_by_label(*rows)  # type: ignore[operator]
+            shares = None if parts is None else {k: len(v[0]) / len(train_index) for k, v in parts.items()}
             return fit(
                 model,
-                tuple(t[train_index] for t in train),
+                rows if parts is None else parts,
                 tuple(t[val_index] for t in train),
                 train_config,
                 run_dir=run_path,
                 resume=request.resume,
                 objective=model.training_objective(  # type: ignore[operator]
-                    train_config.num_particles, classifier_weight=args.classifier_weight
+                    train_config.num_particles, classifier_weight=args.classifier_weight, shares=shares
                 ),
+                # The classifier's test accuracy after every epoch, as the semi-supervised flagship
+                # records it: the validation rows give no label, and this never steers training.
+                epoch_metrics=(lambda m: classifier_accuracies(m, test)) if model.partial_sites else None,  # type: ignore[attr-defined]
             )
 
         run = train_run(
@@ -375,12 +447,9 @@ class StoryKind(ModelKind):
                 "iw_examples": limit,
             }
         )
-        if model.partial_sites:
-            with torch.no_grad():
-                for name, (q, values, given) in model.classifiers(*test).items():
-                    right = (q.mode == values) & given
-                    accuracy = float(right.sum()) / max(int(given.sum()), 1)
-                    run.metrics[f"test_accuracy_{name.removesuffix('_unobserved')}"] = round(accuracy, 4)
+        run.metrics.update(
+            {name: round(value, 4) for name, value in classifier_accuracies(model, test).items()}
+        )
         atomic_write_json(run.path / "metrics.json", run.metrics)
         return run.metrics
 
@@ -438,15 +507,19 @@ class StoryKind(ModelKind):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(request.seed)
             remaining = request.num_samples
-            while remaining > 0:  # in chunks, so that memory stays bounded whatever --n is
+            while remaining > 0:  # in chunks, so that one draw's networks see a bounded batch
                 size = min(remaining, SAMPLE_CHUNK_ROWS)
-                chunks.append(model.draw(size, example, partial_values=fixed))
+                drawn = model.draw(size, example, partial_values=fixed)
+                # A table keeps the draws only; an image grid shows the means.
+                chunks.append(drawn if images else {k: (v[0], None) for k, v in drawn.items()})
                 remaining -= size
-        site_names = [site.name for site in model.story.observed]
+        # What each drawn site observes: its argument of the story (images are argument 0).
+        sites = [(site.name, site.argument) for site in model.story.observed]
+        sites += [(p.name.removesuffix("_unobserved"), p.partial_argument) for p in model.partial_sites]
         if images:
             # The mean of each pixel's distribution reads better than a draw of it (as the flagships show).
-            first = site_names[0]
-            pictures = torch.cat([c[first][1] if c[first][1] is not None else c[first][0] for c in chunks])
+            name = next((name for name, ref in sites if ref == 0), sites[0][0])
+            pictures = torch.cat([c[name][1] if c[name][1] is not None else c[name][0] for c in chunks])
             pictures = pictures.reshape(len(pictures), *example[0].shape[1:]).clamp(0.0, 1.0)
             what = f"{request.num_samples} draws from the story"
             if request.label is not None:
@@ -456,19 +529,20 @@ class StoryKind(ModelKind):
         columns = list(run.config["data"].get("columns") or [])
         arguments = run.config["data"].get("arguments")
         frame: dict[str, np.ndarray] = {}
-        for site in model.story.observed:
+        for name, ref in sites:
             # float32, the story's own precision: the CSV then spells 1.1364598, not 1.1364598274230957
-            values = _flat_columns(torch.cat([c[site.name][0] for c in chunks]), torch.float32)
-            if arguments == "columns" and isinstance(site.argument, int) and site.argument < len(columns):
-                names = [columns[site.argument]] if values.shape[1] == 1 else []
-            elif site.argument == 0 and values.shape[1] == len(columns):
+            values = _flat_columns(torch.cat([c[name][0] for c in chunks]), torch.float32)
+            if arguments == "columns" and isinstance(ref, int) and ref < len(columns):
+                names = [columns[ref]] if values.shape[1] == 1 else []
+            elif ref == 0 and values.shape[1] == len(columns):
                 names = columns
             else:
                 names = []
-            names = names or [f"{site.name}_{k + 1}" for k in range(values.shape[1])]
-            for k, name in enumerate(names):
-                frame[name] = values[:, k]
-        write_table(pd.DataFrame(frame), out)
+            names = names or [f"{name}_{k + 1}" for k in range(values.shape[1])]
+            for k, column in enumerate(names):
+                frame[column] = values[:, k]
+        order = [name for name in columns if name in frame] + [name for name in frame if name not in columns]
+        write_table(pd.DataFrame({name: frame[name] for name in order}), out)
         return out
 
     def _table_only(self, run: Run, command: str) -> None:
@@ -484,7 +558,7 @@ class StoryKind(ModelKind):
         from vaekit.evaluation import estimate_log_likelihood
 
         self._table_only(run, "score")
-        arguments = table_arguments(run.config["data"], table)
+        arguments = table_arguments(run.config["data"], table, run.model)  # type: ignore[arg-type]
         # Seeded as evaluate is: the same table scores the same, whatever order its columns have.
         bar_title = f"IWAE, K={iw_samples}"
         with torch.random.fork_rng(devices=[]), progress_bar(len(table), bar_title, progress) as bar:
@@ -503,7 +577,7 @@ class StoryKind(ModelKind):
 
         self._table_only(run, "encode")
         model: StoryVAE = run.model  # type: ignore[assignment]
-        arguments = table_arguments(run.config["data"], table)
+        arguments = table_arguments(run.config["data"], table, model)
         parts: dict[str, list[np.ndarray]] = {}
         model.eval()
         for start in range(0, len(table), SAMPLE_CHUNK_ROWS):
