@@ -34,9 +34,10 @@ ALLOWED = {
     "inference": {"models", "errors", "_io", "_distributed", "importance", "data.loaders"},
     "evaluation": {"models", "importance"},
     "plots": {"errors", "_io"},  # its own error type (a missing Graphviz), and atomic writes
-    # The automatic guide builds on the anatomy and hands training an objective; only runs import it
+    # The automatic guide builds on the anatomy, hands training an objective and scores the sites a
+    # story sums out with the importance weights' per-example log-densities; only runs import it
     # (a story in a file is a run: `vaekit train model`).
-    "auto": {"nn", "heads", "models", "inference", "errors"},
+    "auto": {"nn", "heads", "models", "inference", "importance", "errors"},
     "runs": {
         "_distributed",
         "_io",
