@@ -109,10 +109,9 @@ def folder(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def seed_run(folder):
-    out = folder / "seed_run"
-    command = [
+def seed_command(folder):
+    """``vaekit train model`` of the seed story on the seed table, without its output flags."""
+    return [
         "train",
         "model",
         "--model",
@@ -120,6 +119,12 @@ def seed_run(folder):
         "--csv",
         str(folder / "seed.csv"),
     ]
+
+
+@pytest.fixture(scope="module")
+def seed_run(folder):
+    out = folder / "seed_run"
+    command = seed_command(folder)
     assert main([*command, "--epochs", "4", "--iw-samples", "10", "--no-progress", "--out", str(out)]) == 0
     return out
 
@@ -332,14 +337,7 @@ def test_a_run_from_before_columns_and_hashes_were_recorded_still_loads_scores_a
     import json
 
     out = tmp_path / "run"
-    command = [
-        "train",
-        "model",
-        "--model",
-        f"{folder / 'stories.py'}:SeedStory",
-        "--csv",
-        str(folder / "seed.csv"),
-    ]
+    command = seed_command(folder)
     assert main([*command, "--epochs", "1", "--iw-samples", "2", "--no-progress", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     for section, key in (
