@@ -352,3 +352,28 @@ def test_a_run_from_before_columns_and_hashes_were_recorded_still_loads_scores_a
     assert main(["score", str(out), "--csv", str(narrow), "--out", str(tmp_path / "s.csv")]) == 2
     assert "the table has 2 columns; the story was trained on 3" in capsys.readouterr().err
     assert main([*command, "--no-progress", "--resume", str(out)]) == 0  # nothing the run did has changed
+
+
+def test_a_story_trains_with_the_importance_weighted_bound_unless_its_guide_enumerates(
+    folder, tmp_path, capsys
+):
+    out = tmp_path / "iwae"
+    flags = [
+        "--objective",
+        "iwae",
+        "--num-particles",
+        "4",
+        "--epochs",
+        "2",
+        "--iw-samples",
+        "4",
+        "--no-progress",
+    ]
+    assert main([*seed_command(folder), *flags, "--out", str(out)]) == 0
+    log = pd.read_csv(out / "log.csv")
+    assert {"train_iwae", "val_iwae"} <= set(log.columns)
+    assert bool((log["val_iwae"] >= log["val_elbo"] - 1e-6).all())  # the bound lies above the ELBO
+    command = ["train", "model", "--model", f"{folder / 'm2.py'}:M2", "--data", "digits", "--labels", "200"]
+    assert main([*command, *flags, "--out", str(tmp_path / "m2")]) == 2
+    assert "the guide enumerates 'y_unobserved'" in capsys.readouterr().err
+    assert not (tmp_path / "m2").exists()

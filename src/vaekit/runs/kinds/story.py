@@ -322,15 +322,11 @@ class StoryKind(ModelKind):
         }
 
     def train(self, request: TrainRequest) -> Run | None:
-        from vaekit.inference import fit
+        from vaekit.inference import ImportanceWeightedObjective, fit
         from vaekit.runs.training_run import train_run
 
         args = request.args
         train_config = self.train_config(args)
-        if train_config.objective != "elbo":
-            raise VaekitError(
-                "a story trains with the ELBO (its discrete latents summed out): --objective elbo"
-            )
         story = load_story(args.model)
         arity = story_arity(story)
         settings = self.data_settings(args)
@@ -362,6 +358,13 @@ class StoryKind(ModelKind):
             image_encoder=args.image_encoder,
         )
         built = StoryVAE(config)  # the story read, its guide built: errors before anything is written
+        guided_discrete = [latent.name for latent in built.story.latents if latent.is_discrete]
+        if train_config.objective == "iwae" and guided_discrete:
+            raise VaekitError(
+                f"--objective iwae: the guide enumerates {guided_discrete[0]!r}, which the importance-"
+                "weighted bound would sample instead; train this story with --objective elbo (a site the "
+                "story marks infer={'enumerate': 'parallel'} itself is summed out by both)"
+            )
         if settings["dataset"] == "csv":  # the whole table, so that the message names its own rows
             from vaekit.data.table_files import read_table
 
@@ -390,8 +393,12 @@ class StoryKind(ModelKind):
                 train_config,
                 run_dir=run_path,
                 resume=request.resume,
-                objective=model.training_objective(  # type: ignore[operator]
-                    train_config.num_particles, classifier_weight=args.classifier_weight, shares=shares
+                objective=(
+                    ImportanceWeightedObjective(train_config.num_particles)
+                    if train_config.objective == "iwae"
+                    else model.training_objective(  # type: ignore[operator]
+                        train_config.num_particles, classifier_weight=args.classifier_weight, shares=shares
+                    )
                 ),
                 # The classifier's test accuracy after every epoch, as the semi-supervised flagship
                 # records it: the validation rows give no label, and this never steers training.
