@@ -265,18 +265,25 @@ def test_a_run_refuses_to_rebuild_a_story_whose_file_changed(folder, tmp_path, c
     command = ["train", "model", "--model", f"{story}:SeedStory", "--csv", str(folder / "seed.csv")]
     assert main([*command, "--epochs", "1", "--iw-samples", "2", "--no-progress", "--out", str(out)]) == 0
     assert len(load_run(out).config["model_config"]["story_sha256"]) == 64
-    story.write_text(story.read_text() + "\n# edited\n")
+    story.write_text(story.read_text() + "\nprint('STORY CODE RAN')\n")
+    capsys.readouterr()
     with pytest.raises(VaekitError, match="changed since this model was trained"):
         load_run(out)
     assert main([*command, "--no-progress", "--resume", str(out)]) == 2
-    assert "is not the one the run started with" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "is not the one the run started with" in captured.err
+    assert "STORY CODE RAN" not in captured.out  # refused before the edited code ran
+    story.unlink()
+    with pytest.raises(VaekitError, match="this model was trained with is missing"):
+        load_run(out)
 
 
 def test_a_table_story_s_drawn_label_is_written_under_its_column(folder, tmp_path):
     rng = np.random.default_rng(1)
     label = rng.integers(0, 2, 300).astype(float)
     table = pd.DataFrame({"a": rng.normal(6 * label - 3), "b": rng.normal(6 * label - 3), "label": label})
-    table.loc[50:, "label"] = np.nan  # the first 50 rows give their class
+    table.loc[:9, "label"] = np.nan
+    table.loc[60:, "label"] = np.nan  # rows 11 to 60 give their class: the first rows do not
     table.to_csv(tmp_path / "labelled.csv", index=False)
     out = tmp_path / "run"
     command = ["train", "model", "--model", f"{folder / 'stories.py'}:LabelledTable", "--csv"]
@@ -377,3 +384,27 @@ def test_a_story_trains_with_the_importance_weighted_bound_unless_its_guide_enum
     assert main([*command, *flags, "--out", str(tmp_path / "m2")]) == 2
     assert "the guide enumerates 'y_unobserved'" in capsys.readouterr().err
     assert not (tmp_path / "m2").exists()
+
+
+def test_a_changed_table_inf_cells_and_a_story_for_one_leading_dimension_are_refused(
+    folder, tmp_path, capsys
+):
+    table = tmp_path / "seed.csv"
+    table.write_text((folder / "seed.csv").read_text())
+    out = tmp_path / "run"
+    command = ["train", "model", "--model", f"{folder / 'stories.py'}:SeedStory", "--csv", str(table)]
+    assert main([*command, "--epochs", "1", "--iw-samples", "2", "--no-progress", "--out", str(out)]) == 0
+    infinite = tmp_path / "inf.csv"
+    pd.DataFrame({"x1": [1.0, np.inf], "x2": [0.0, 0.0], "x3": [0.0, 0.0]}).to_csv(infinite, index=False)
+    assert main(["score", str(out), "--csv", str(infinite), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "column 'x1' has inf at row 2" in capsys.readouterr().err
+    table.write_text(table.read_text() + "1.0,0.0,0.0\n")
+    assert main(["evaluate", str(out), "--iw-samples", "2", "--no-progress"]) == 2
+    assert "has changed since the run was trained" in capsys.readouterr().err
+    flat = tmp_path / "flat.py"
+    flat.write_text(
+        (folder / "stories.py").read_text().replace("h[..., 0]", "h[:, 0]").replace("h[..., 1]", "h[:, 1]")
+    )
+    command = ["train", "model", "--model", f"{flat}:SeedStory", "--csv", str(folder / "seed.csv")]
+    assert main([*command, "--epochs", "1", "--out", str(tmp_path / "flat_run")]) == 2
+    assert "leading dimensions" in capsys.readouterr().err and not (tmp_path / "flat_run").exists()

@@ -123,6 +123,8 @@ def _holds(argument: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | Non
     if mask is None:
         return bool(torch.equal(reshaped, argument))
     rows = mask.reshape(mask.shape[:1] + (-1,)).all(-1) if mask.dim() > 1 else mask
+    if not bool(rows.any()):
+        return False  # no row gives a value: any argument of that shape would seem to hold it
     return bool(torch.equal(reshaped[rows], argument[rows]))
 
 
@@ -132,6 +134,11 @@ def _find_argument(
     for ref, argument in arguments.items():
         if _holds(argument, site["value"], mask):
             return ref
+    if mask is not None and not bool(mask.any()):
+        raise VaekitError(
+            f"observed site {site['name']!r}: no row of the example batch gives it, so the automatic guide "
+            f"cannot tell which argument holds its values; include a row that gives it in the example"
+        )
     raise VaekitError(
         f"observed site {site['name']!r}: no argument of the model holds its data; the automatic guide "
         f"reads the data from the model's arguments, so pass a data tensor as an argument and observe it "

@@ -137,12 +137,32 @@ class StoryVAEConfig:
         )
 
 
+def example_rows(arguments: tuple[torch.Tensor, ...], rows: int = 2) -> torch.Tensor:
+    """Positions of ``rows`` rows to read the story on: the first row whose every value is given (no
+    NaN, no negative integer: the marks of a missing label) and the first row with a missing one,
+    when the data have such rows, then the first rows. Reading a story on rows that all miss a
+    partially observed value could not tell which argument holds it."""
+    size = arguments[0].shape[0]
+    missing = torch.zeros(size, dtype=torch.bool)
+    for argument in arguments:
+        flat = argument.reshape(size, -1)
+        missing |= (torch.isnan(flat) if flat.is_floating_point() else flat < 0).any(-1)
+    chosen: list[int] = []
+    for candidates in (torch.nonzero(~missing), torch.nonzero(missing)):
+        if len(candidates):
+            chosen.append(int(candidates[0]))
+    chosen += [i for i in range(size) if i not in chosen]
+    return torch.tensor(sorted(chosen[:rows]), dtype=torch.long)
+
+
 def example_of(arguments: tuple[torch.Tensor, ...], rows: int = 2) -> tuple[tuple[Any, ...], tuple[str, ...]]:
-    """The first ``rows`` rows of each data argument, as a :class:`StoryVAEConfig` stores them."""
+    """``rows`` rows of each data argument (:func:`example_rows`), as a :class:`StoryVAEConfig`
+    stores them."""
     examples, dtypes = [], []
+    index = example_rows(arguments, rows)
     for argument in arguments:
         dtype = "int64" if not argument.is_floating_point() else "float32"
-        examples.append(argument[:rows].to(EXAMPLE_DTYPES[dtype]).tolist())
+        examples.append(argument[index].to(EXAMPLE_DTYPES[dtype]).tolist())
         dtypes.append(dtype)
     return tuple(examples), tuple(dtypes)
 
@@ -156,6 +176,12 @@ class StoryVAE(AutoVAE):
     """
 
     def __init__(self, config: StoryVAEConfig) -> None:
+        recorded_path = Path(config.story.rpartition(":")[0])
+        if not recorded_path.is_file():
+            raise VaekitError(
+                f"the story file {recorded_path} this model was trained with is missing: vaekit rebuilds "
+                "the model by running it, so put it back where it was"
+            )
         if config.story_sha256 is not None:
             path, _ = split_story_reference(config.story)
             found = story_file_hash(path)

@@ -222,6 +222,7 @@ ADDED_SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("model_config", "story_sha256", ANY_VALUE),
     ("model_config", "image_encoder", "cnn"),
     ("data", "columns", ANY_VALUE),
+    ("data", "sha256", ANY_VALUE),
 )
 
 

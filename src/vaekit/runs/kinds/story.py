@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 EXAMPLE_ROWS = 2
 #: Test rows the classifier of a partially observed site is scored on (all of Fashion-MNIST's 10,000).
 CLASSIFIER_ROWS = 100_000
+#: Rows ``vaekit sample`` draws from a table story at most (about 2 GB for a few columns).
+MAX_SAMPLE_ROWS = 1_000_000
 #: Examples drawn or encoded at a time, so that memory stays bounded whatever the number asked.
 SAMPLE_CHUNK_ROWS = 10_000
 
@@ -91,8 +93,14 @@ def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], t
     """
     if settings["dataset"] == "csv":
         from vaekit.data.table_files import read_table
-        from vaekit.runs.training_run import held_out_split
+        from vaekit.runs.training_run import file_sha256, held_out_split
 
+        recorded = settings.get("sha256")
+        if recorded is not None and file_sha256(settings["csv"]) != recorded:
+            raise VaekitError(
+                f"{settings['csv']} has changed since the run was trained: its test rows can no longer be "
+                "told apart from its training rows; restore it, or train a new run"
+            )
         values = table_numbers(read_table(settings["csv"]))
         train_index, test_index = held_out_split(len(values), settings["split_seed"])
         return _as_arguments(values[train_index], settings), _as_arguments(values[test_index], settings)
@@ -178,14 +186,21 @@ def check_no_missing_inputs(
     partially observed site's column, whose missing cells the story sums out, may have them)."""
     for ref in model.data_arguments:
         values = argument_value(ref, arguments, {})
-        missing = torch.isnan(values.reshape(len(values), -1))
+        flat = values.reshape(len(values), -1)
+        missing = ~torch.isfinite(flat)
         if bool(missing.any()):
             row, position = (int(i) for i in torch.nonzero(missing)[0])
             index = ref if len(arguments) > 1 else position
             name = columns[index] if isinstance(index, int) and index < len(columns) else str(ref)
+            what = (
+                "a missing cell"
+                if bool(torch.isnan(flat[row, position]))
+                else f"{float(flat[row, position])}"
+            )
             raise VaekitError(
-                f"column {name!r} has a missing cell at row {row + 1}: the automatic guide reads this "
-                "column and cannot read missing cells yet; fill them or drop those rows"
+                f"column {name!r} has {what} at row {row + 1}: the automatic guide reads this column and "
+                "cannot read missing or infinite cells (nor numbers beyond 32-bit floats); fill them or "
+                "drop those rows"
             )
 
 
@@ -204,12 +219,33 @@ def classifier_accuracies(model: StoryVAE, data: tuple[torch.Tensor, ...]) -> di
         with torch.no_grad():
             rows = tuple(t[:CLASSIFIER_ROWS].to(model.device) for t in data)
             for name, (q, values, given) in (model.classifiers(*rows) if model.partial_sites else {}).items():
+                if not bool(given.any()):
+                    continue  # no test row gives it: no accuracy to report
                 right = (q.mode == values) & given
-                accuracy = float(right.sum()) / max(int(given.sum()), 1)
-                accuracies[f"test_accuracy_{name.removesuffix('_unobserved')}"] = accuracy
+                accuracies[f"test_accuracy_{name.removesuffix('_unobserved')}"] = float(right.sum()) / int(
+                    given.sum()
+                )
     finally:
         model.train(was_training)
     return accuracies
+
+
+def _check_stacked_draws(model: StoryVAE, example: tuple[torch.Tensor, ...]) -> None:
+    """Score the example rows with two importance draws stacked in front of the batch, as the
+    run's evaluation will: a story written for one leading dimension fails here, before training."""
+    from vaekit.importance import log_importance_weights
+
+    try:
+        with torch.no_grad():
+            log_importance_weights(
+                model.model, model.guide, example, num_particles=2, max_plate_nesting=model.max_plate_nesting
+            )
+    except (ValueError, RuntimeError, IndexError) as error:
+        raise VaekitError(
+            "the story does not run with importance samples stacked in front of its batch: write it for "
+            "any leading dimensions (h[..., 0], not h[:, 0]; x.shape[-1], not x.shape[1]); Pyro said: "
+            f"{' '.join(str(error).split())[:300]}"
+        ) from None
 
 
 def _check_resumed_story(run_dir: Path, story_path: Path) -> None:
@@ -301,11 +337,14 @@ class StoryKind(ModelKind):
             if args.labels is not None:
                 raise VaekitError("--labels gives the labels of an image set (--data)")
             from vaekit.data.table_files import read_table
+            from vaekit.runs.training_run import file_sha256
 
             columns = [str(name) for name in read_table(args.csv).columns]
             return {
                 "dataset": "csv",
                 "csv": str(Path(args.csv).resolve()),
+                # A changed table would mix test rows into training ones and shift the columns.
+                "sha256": file_sha256(args.csv),
                 "columns": columns,  # to find them by name in the tables given to score and encode
                 "split_seed": args.seed,
             }
@@ -327,6 +366,8 @@ class StoryKind(ModelKind):
 
         args = request.args
         train_config = self.train_config(args)
+        if request.resume:  # before the story's code runs: a changed file is refused unread
+            _check_resumed_story(request.run_dir, split_story_reference(args.model)[0])
         story = load_story(args.model)
         arity = story_arity(story)
         settings = self.data_settings(args)
@@ -346,8 +387,6 @@ class StoryKind(ModelKind):
             )
         examples, dtypes = example_of(train, EXAMPLE_ROWS)
         story_path, story_name = split_story_reference(args.model)
-        if request.resume:
-            _check_resumed_story(request.run_dir, story_path)
         config = StoryVAEConfig(
             story=f"{story_path}:{story_name}",
             story_sha256=story_file_hash(story_path),
@@ -365,6 +404,16 @@ class StoryKind(ModelKind):
                 "weighted bound would sample instead; train this story with --objective elbo (a site the "
                 "story marks infer={'enumerate': 'parallel'} itself is summed out by both)"
             )
+        if not built.story.latents:
+            raise VaekitError(
+                f"--model {args.model}: the story has no latent site for the guide to infer (a site it "
+                "sums out itself needs none); add a latent, or fit the model by maximum likelihood elsewhere"
+            )
+        if len(test[0]) == 0:
+            raise VaekitError(
+                f"the data give {len(train[0])} examples, too few to hold out a test set; give more rows"
+            )
+        _check_stacked_draws(built, config.example_arguments())
         if settings["dataset"] == "csv":  # the whole table, so that the message names its own rows
             from vaekit.data.table_files import read_table
 
@@ -495,6 +544,11 @@ class StoryKind(ModelKind):
                 f"--n {request.num_samples}: a picture grid shows at most {plots.MAX_GRID_IMAGES:,} images; "
                 "draw fewer, or several grids with different --seed"
             )
+        if not images and request.num_samples > MAX_SAMPLE_ROWS:
+            raise VaekitError(
+                f"--n {request.num_samples:,}: a story writes at most {MAX_SAMPLE_ROWS:,} rows at a time "
+                "(they are held in memory before the CSV is written); draw several files with another --seed"
+            )
         fixed = {}
         if request.label is not None:
             sites = model.partial_sites
@@ -547,7 +601,8 @@ class StoryKind(ModelKind):
                 names = []
             names = names or [f"{name}_{k + 1}" for k in range(values.shape[1])]
             for k, column in enumerate(names):
-                frame[column] = values[:, k]
+                # Two sites observing one argument: the second keeps its own name.
+                frame[column if column not in frame else f"{name}_{k + 1}"] = values[:, k]
         order = [name for name in columns if name in frame] + [name for name in frame if name not in columns]
         write_table(pd.DataFrame({name: frame[name] for name in order}), out)
         return out
@@ -570,7 +625,14 @@ class StoryKind(ModelKind):
         bar_title = f"IWAE, K={iw_samples}"
         with torch.random.fork_rng(devices=[]), progress_bar(len(table), bar_title, progress) as bar:
             torch.manual_seed(run.config["train_config"]["seed"])
-            estimate = estimate_log_likelihood(run.model, arguments, num_samples=iw_samples, progress=bar)
+            try:
+                estimate = estimate_log_likelihood(run.model, arguments, num_samples=iw_samples, progress=bar)
+            except (ValueError, RuntimeError, IndexError) as error:
+                raise VaekitError(
+                    "the story cannot score these rows (a value outside a site's support, or a story that "
+                    f"does not run with draws stacked in front of its batch); Pyro said: "
+                    f"{' '.join(str(error).split())[:300]}"
+                ) from None
         return pd.DataFrame(
             {"row": range(1, len(table) + 1), "log_likelihood": estimate.log_likelihood.double().numpy()}
         )
