@@ -233,13 +233,11 @@ def classifier_accuracies(model: StoryVAE, data: tuple[torch.Tensor, ...]) -> di
 def _check_stacked_draws(model: StoryVAE, example: tuple[torch.Tensor, ...]) -> None:
     """Score the example rows with two importance draws stacked in front of the batch, as the
     run's evaluation will: a story written for one leading dimension fails here, before training."""
-    from vaekit.importance import log_importance_weights
+    from vaekit.evaluation import estimate_log_likelihood
 
     try:
         with torch.no_grad():
-            log_importance_weights(
-                model.model, model.guide, example, num_particles=2, max_plate_nesting=model.max_plate_nesting
-            )
+            estimate_log_likelihood(model, example, num_samples=2)
     except (ValueError, RuntimeError, IndexError) as error:
         raise VaekitError(
             "the story does not run with importance samples stacked in front of its batch: write it for "
