@@ -93,7 +93,7 @@ def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], t
     """
     if settings["dataset"] == "csv":
         from vaekit.data.table_files import read_table
-        from vaekit.runs.training_run import file_sha256, held_out_split
+        from vaekit.runs.training_run import file_sha256
 
         recorded = settings.get("sha256")
         if recorded is not None and file_sha256(settings["csv"]) != recorded:
@@ -101,9 +101,7 @@ def story_data(settings: Mapping[str, Any]) -> tuple[tuple[torch.Tensor, ...], t
                 f"{settings['csv']} has changed since the run was trained: its test rows can no longer be "
                 "told apart from its training rows; restore it, or train a new run"
             )
-        values = table_numbers(read_table(settings["csv"]))
-        train_index, test_index = held_out_split(len(values), settings["split_seed"])
-        return _as_arguments(values[train_index], settings), _as_arguments(values[test_index], settings)
+        return _split_table(table_numbers(read_table(settings["csv"])), settings)
     from vaekit.runs.images import ImageSource
     from vaekit.runs.ss_vae import MISSING_LABEL, check_label_budget, choose_labelled
 
@@ -143,6 +141,16 @@ def table_numbers(table: pd.DataFrame) -> torch.Tensor:
     if not numbers:
         raise VaekitError("the table has no columns")
     return torch.from_numpy(np.stack(numbers, axis=1))
+
+
+def _split_table(
+    values: torch.Tensor, settings: Mapping[str, Any]
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """A table's values as the story's training and test arguments (a seeded tenth held out)."""
+    from vaekit.runs.training_run import held_out_split
+
+    train_index, test_index = held_out_split(len(values), settings["split_seed"])
+    return _as_arguments(values[train_index], settings), _as_arguments(values[test_index], settings)
 
 
 def _as_arguments(values: torch.Tensor, settings: Mapping[str, Any]) -> tuple[torch.Tensor, ...]:
@@ -255,11 +263,13 @@ def _check_resumed_story(run_dir: Path, story_path: Path) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         return  # no readable config: the resume's own checks say what is wrong
     recorded = stored.get("story_sha256") if isinstance(stored, dict) else None
-    if isinstance(recorded, str) and recorded != story_file_hash(story_path):
+    if not isinstance(recorded, str):
+        return  # a run from before the hash was recorded
+    found = story_file_hash(story_path)
+    if recorded != found:
         raise VaekitError(
             f"cannot resume {run_dir}: the story file {story_path} is not the one the run started with "
-            f"(SHA-256 {recorded[:12]}..., now {story_file_hash(story_path)[:12]}...); restore it, or "
-            "start a new run with --out"
+            f"(SHA-256 {recorded[:12]}..., now {found[:12]}...); restore it, or start a new run with --out"
         )
 
 
@@ -334,16 +344,13 @@ class StoryKind(ModelKind):
             check_input_file(args.csv, "--csv")
             if args.labels is not None:
                 raise VaekitError("--labels gives the labels of an image set (--data)")
-            from vaekit.data.table_files import read_table
             from vaekit.runs.training_run import file_sha256
 
-            columns = [str(name) for name in read_table(args.csv).columns]
             return {
                 "dataset": "csv",
                 "csv": str(Path(args.csv).resolve()),
                 # A changed table would mix test rows into training ones and shift the columns.
                 "sha256": file_sha256(args.csv),
-                "columns": columns,  # to find them by name in the tables given to score and encode
                 "split_seed": args.seed,
             }
         from vaekit.runs.images import ImageSource
@@ -369,9 +376,18 @@ class StoryKind(ModelKind):
         story = load_story(args.model)
         arity = story_arity(story)
         settings = self.data_settings(args)
-        train, test = story_data(settings)
-        if settings["dataset"] == "csv" and arity > 1 and arity == train[0].shape[1]:
-            settings["arguments"] = "columns"  # one argument per column, in the table's order
+        whole: torch.Tensor | None = None  # a table's values, read once here
+        if settings["dataset"] == "csv":
+            from vaekit.data.table_files import read_table
+
+            table = read_table(settings["csv"])
+            # The columns' names, to find them in the tables given to score and encode.
+            settings["columns"] = [str(name) for name in table.columns]
+            whole = table_numbers(table)
+            if arity > 1 and arity == whole.shape[1]:
+                settings["arguments"] = "columns"  # one argument per column, in the table's order
+            train, test = _split_table(whole, settings)
+        else:
             train, test = story_data(settings)
         if arity != len(train):
             given = (
@@ -412,11 +428,8 @@ class StoryKind(ModelKind):
                 f"the data give {len(train[0])} examples, too few to hold out a test set; give more rows"
             )
         _check_stacked_draws(built, config.example_arguments())
-        if settings["dataset"] == "csv":  # the whole table, so that the message names its own rows
-            from vaekit.data.table_files import read_table
-
-            whole = _as_arguments(table_numbers(read_table(settings["csv"])), settings)
-            check_no_missing_inputs(built, whole, settings["columns"])
+        if whole is not None:  # the whole table, so that the message names its own rows
+            check_no_missing_inputs(built, _as_arguments(whole, settings), settings["columns"])
         print(
             f"story {config.story}: {len(train[0])} training and {len(test[0])} test examples",
             file=sys.stderr,
