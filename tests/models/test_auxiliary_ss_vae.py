@@ -174,3 +174,8 @@ def test_aux_dim_without_the_adgm_is_refused_before_loading_any_data(tmp_path, c
     code = main(["train", "ssvae", "--data", "digits", "--labels", "50", "--aux-dim", "3", "--out", str(out)])
     assert code != 0 and "--model adgm" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_adgm_refuses_a_classifier_dropout_it_would_not_use():
+    with pytest.raises(ValueError, match="adgm"):
+        AuxiliarySemiSupervisedVAEConfig((1, 8, 8), num_classes=4, classifier_dropout=0.5)

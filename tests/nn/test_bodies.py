@@ -248,3 +248,31 @@ def test_indicator_mlp_learns_from_the_indicators_when_some_are_on():
     split(torch.randn(4, 5), torch.zeros(4, 3, dtype=torch.bool)).sum().backward()
     assert split.condition_layer.weight.grad is not None
     assert torch.equal(split.condition_layer.weight.grad, torch.zeros(8, 3))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda dropout: MLP(12, (32, 16), dropout=dropout),
+        lambda dropout: ConvEncoder((1, 8, 8), (4,), out_features=16, dropout=dropout),
+    ],
+)
+def test_dropout_draws_in_training_and_is_the_identity_in_evaluation(build):
+    torch.manual_seed(0)
+    body = build(0.5)
+    x = torch.rand(6, 12) if isinstance(body, MLP) else torch.rand(6, 1, 8, 8)
+    body.train()
+    first, second = body(x), body(x)
+    assert not torch.equal(first, second) and (first == 0).float().mean() > 0.3
+    body.eval()
+    plain = build(0.0)
+    plain.load_state_dict(body.state_dict())  # dropout holds no weights: the same keys
+    assert torch.equal(body(x), body(x)) and torch.allclose(body(x), plain.eval()(x))
+
+
+@pytest.mark.parametrize("dropout", [-0.1, 1.0])
+def test_bodies_refuse_a_dropout_outside_0_1(dropout):
+    with pytest.raises(ValueError, match="dropout"):
+        MLP(4, (8,), dropout=dropout)
+    with pytest.raises(ValueError, match="dropout"):
+        ConvEncoder((1, 8, 8), (4,), out_features=8, dropout=dropout)

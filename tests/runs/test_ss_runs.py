@@ -180,3 +180,38 @@ def test_the_run_records_both_forms_of_the_classification_weight(digits, tmp_pat
     assert config["alpha"] == pytest.approx(2.5 * 1293)
     assert config["classifier_weight"] == pytest.approx(2.5 * 1293 / 50)
     assert run.metrics["alpha"] == config["alpha"]
+
+
+def test_the_accuracy_of_each_epoch_is_measured_without_dropout(digits):
+    modes = []
+
+    def record(model):
+        modes.append(model.training)
+        return {"mode_seen": float(model.training)}
+
+    model = SemiSupervisedVAE(_config(digits, classifier_dropout=0.5))
+    labels = torch.full((200,), float("nan"))
+    labels[:50] = digits.train_labels[:50].float()
+    fit_semi_supervised(
+        model,
+        digits.train_images[:200],
+        labels,
+        digits.train_images[200:240],
+        digits.train_labels[200:240],
+        TrainConfig(epochs=2, batch_size=50, progress_bar=False),
+        epoch_metrics=record,
+    )
+    assert modes == [False, False]
+    assert model.training  # and training mode is given back after each epoch's figures
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"classifier_dropout": 1.0}, r"in \[0, 1\)"),
+        ({"classifier_dropout": 0.5, "encoder": "rnn"}, "mlp or cnn"),
+    ],
+)
+def test_a_classifier_dropout_that_cannot_be_built_is_refused(digits, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _config(digits, **kwargs)

@@ -277,7 +277,13 @@ def lightning_module_class() -> type:
             row.update(self._epoch_means("val"))
             row["seconds"] = self._train_seconds
             if self.epoch_metrics is not None:
-                row.update(self.epoch_metrics(self.vae))
+                # Lightning has put the model back in training mode after validation: the epoch's
+                # figures are those of the model as it predicts (no dropout).
+                training = self.vae.training
+                self.vae.eval()
+                with torch.no_grad():
+                    row.update(self.epoch_metrics(self.vae))
+                self.vae.train(training)
             self.log_dict({k: v for k, v in row.items() if k != "epoch"}, sync_dist=True)
             self.history.append(row)
             if row[self.selection_metric] > self.best_val_score:

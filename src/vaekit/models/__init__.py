@@ -12,6 +12,10 @@ from vaekit.models.sequence_vae import SequenceVAE as SequenceVAE
 from vaekit.models.sequence_vae import SequenceVAEConfig as SequenceVAEConfig
 from vaekit.models.ss_vae import SemiSupervisedVAE as SemiSupervisedVAE
 from vaekit.models.ss_vae import SemiSupervisedVAEConfig as SemiSupervisedVAEConfig
+from vaekit.models.stacked_ss_vae import StackedSemiSupervisedVAE as StackedSemiSupervisedVAE
+from vaekit.models.stacked_ss_vae import (
+    StackedSemiSupervisedVAEConfig as StackedSemiSupervisedVAEConfig,
+)
 from vaekit.models.tabular_vae import TabularVAE as TabularVAE
 from vaekit.models.tabular_vae import TabularVAEConfig as TabularVAEConfig
 from vaekit.models.targeted_tabular_vae import TargetedTabularVAE as TargetedTabularVAE
@@ -26,6 +30,8 @@ __all__ = [
     "SemiSupervisedVAE",
     "SemiSupervisedVAEConfig",
     "SequenceVAE",
+    "StackedSemiSupervisedVAE",
+    "StackedSemiSupervisedVAEConfig",
     "SequenceVAEConfig",
     "TabularVAE",
     "TabularVAEConfig",

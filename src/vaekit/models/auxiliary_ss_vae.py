@@ -31,6 +31,9 @@ class AuxiliarySemiSupervisedVAEConfig(SemiSupervisedVAEConfig):
         super().__post_init__()
         if not isinstance(self.aux_dim, int) or self.aux_dim < 1:
             raise ValueError(f"aux_dim must be a positive integer, got {self.aux_dim}")
+        if self.classifier_dropout > 0:
+            # Its classifier reads a noisy view of each image already: the draw of a.
+            raise ValueError("classifier_dropout is M2's and M1+M2's: the adgm's classifier has none")
 
 
 def _broadcast_cat(*parts: torch.Tensor) -> torch.Tensor:

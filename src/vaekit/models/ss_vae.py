@@ -40,6 +40,10 @@ class SemiSupervisedVAEConfig:
         Channels of the conv layers when ``encoder="cnn"``.
     rnn_cell:
         Recurrent cell when ``encoder="rnn"``: ``"gru"`` or ``"lstm"``.
+    classifier_dropout:
+        Dropout on the last hidden units of the classifier's body in training (the MLP's layers, or
+        the CNN's fully connected layer; not with ``encoder="rnn"``): with few labels, it keeps
+        q(y | x) from learning the labelled images by heart.
     binarize:
         Dynamic binarization of training images (see :class:`~vaekit.models.ImageVAEConfig`).
     """
@@ -52,8 +56,16 @@ class SemiSupervisedVAEConfig:
     conv_channels: tuple[int, ...] = (32, 64)
     binarize: bool = False
     rnn_cell: Literal["gru", "lstm"] = "gru"
+    classifier_dropout: float = 0.0
+    #: Whether the classifier's body is built by ``encoder`` over the image (M2's), or is an MLP over
+    #: something else (M1's codes in M1+M2).
+    classifier_reads_images: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.classifier_dropout < 1.0:
+            raise ValueError(f"classifier_dropout must be in [0, 1), got {self.classifier_dropout}")
+        if self.classifier_dropout > 0 and self.encoder == "rnn" and self.classifier_reads_images:
+            raise ValueError("classifier_dropout needs the mlp or cnn encoder; the rnn one has none")
         for name in ("image_shape", "hidden", "conv_channels"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         check_image_architecture(
@@ -89,27 +101,48 @@ class SemiSupervisedVAE(VAE):
     def __init__(self, config: SemiSupervisedVAEConfig) -> None:
         super().__init__()
         self.config = config
-        shape, classes = config.image_shape, config.num_classes
-        pixels = math.prod(shape)
-        if config.encoder == "mlp":
-            self.classifier_body = MLP(pixels, config.hidden, flatten_dims=3)
-            self.z_features: torch.nn.Module = torch.nn.Flatten(start_dim=-3)
-            features = pixels
-        elif config.encoder == "cnn":
-            self.classifier_body = ConvEncoder(shape, config.conv_channels, out_features=config.hidden[0])
-            self.z_features = ConvEncoder(shape, config.conv_channels, out_features=config.hidden[0])
-            features = config.hidden[0]
-        else:
-            self.classifier_body = ImageRowEncoder(shape, config.hidden[0], cell=config.rnn_cell)
-            self.z_features = ImageRowEncoder(shape, config.hidden[0], cell=config.rnn_cell)
-            features = config.hidden[0]
+        classes = config.num_classes
+        self.classifier_body, self.z_features, features = self._encoder_bodies()
         self.classifier_head = CategoricalHead(self.classifier_body.out_features, classes)
         self.z_encoder_body = ConditionalMLP(features, classes, config.hidden[:1])
         self.z_encoder_head = NormalHead(self.z_encoder_body.out_features, (config.z_dim,))
         self.decoder_body = ConditionalMLP(config.z_dim, classes, config.hidden[::-1])
-        self.decoder_head = BernoulliHead(
-            self.decoder_body.out_features, shape, intensity_targets=not config.binarize
+        self.decoder_head = self._decoder_head(self.decoder_body.out_features)
+
+    def _encoder_bodies(self) -> tuple[torch.nn.Module, torch.nn.Module, int]:
+        """The classifier's body, the z encoder's features of the data and their width: here bodies
+        over the image, by ``config.encoder`` (a story on other data builds its own)."""
+        config = self.config
+        shape = config.image_shape
+        if config.encoder == "mlp":
+            pixels = math.prod(shape)
+            classifier = MLP(pixels, config.hidden, flatten_dims=3, dropout=config.classifier_dropout)
+            return classifier, torch.nn.Flatten(start_dim=-3), pixels
+        if config.encoder == "cnn":
+            return (
+                ConvEncoder(
+                    shape,
+                    config.conv_channels,
+                    out_features=config.hidden[0],
+                    dropout=config.classifier_dropout,
+                ),
+                ConvEncoder(shape, config.conv_channels, out_features=config.hidden[0]),
+                config.hidden[0],
+            )
+        return (
+            ImageRowEncoder(shape, config.hidden[0], cell=config.rnn_cell),
+            ImageRowEncoder(shape, config.hidden[0], cell=config.rnn_cell),
+            config.hidden[0],
         )
+
+    def _decoder_head(self, in_features: int) -> torch.nn.Module:
+        """The projection of the decoder's body onto p(x | z, y): Bernoulli pixels here."""
+        return BernoulliHead(in_features, self.config.image_shape, intensity_targets=not self.config.binarize)
+
+    def first_stage(self) -> VAE | None:
+        """A part of the model trained alone, on every image, before the rest and then frozen (M1 of
+        :class:`~vaekit.models.StackedSemiSupervisedVAE`); M2 has none."""
+        return None
 
     def _one_hot(self, y: torch.Tensor) -> torch.Tensor:
         return F.one_hot(y, self.config.num_classes).to(self.decoder_head.projection.weight.dtype)

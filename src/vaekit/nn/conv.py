@@ -54,6 +54,9 @@ class ConvEncoder(nn.Module):
         Size of the hidden representation passed to the projection head.
     activation:
         Activation module class (ReLU by default: it trains conv stacks faster than Softplus).
+    dropout:
+        Probability of zeroing each of the ``out_features`` units in training; 0 adds no dropout
+        layer.
     """
 
     def __init__(
@@ -63,8 +66,11 @@ class ConvEncoder(nn.Module):
         out_features: int = 400,
         *,
         activation: type[nn.Module] = nn.ReLU,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         channels = tuple(int(c) for c in channels)
         _check_sizes(channels, out_features=out_features)
         in_channels, height, width = _check_image_shape(image_shape, len(channels))
@@ -75,7 +81,8 @@ class ConvEncoder(nn.Module):
             previous = c
         self.convs = nn.Sequential(*layers)
         flat = previous * (height >> len(channels)) * (width >> len(channels))
-        self.fc = nn.Sequential(nn.Linear(flat, out_features), activation())
+        regularised = [nn.Dropout(dropout)] if dropout > 0 else []
+        self.fc = nn.Sequential(nn.Linear(flat, out_features), activation(), *regularised)
         self.out_features = out_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

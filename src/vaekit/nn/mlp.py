@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class MLP(nn.Module):
@@ -28,6 +29,9 @@ class MLP(nn.Module):
     flatten_dims:
         Number of trailing input dimensions to flatten before the first layer, so that the body
         accepts ``(..., C, H, W)`` images directly. ``in_features`` must equal their product.
+    dropout:
+        Probability of zeroing each hidden unit in training (after every activation); 0 adds no
+        dropout layer at all.
     """
 
     def __init__(
@@ -37,9 +41,12 @@ class MLP(nn.Module):
         *,
         activation: type[nn.Module] = nn.Softplus,
         flatten_dims: int = 1,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         hidden = tuple(int(width) for width in hidden)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if not hidden:
             raise ValueError("MLP needs at least one hidden layer")
         if in_features < 1 or min(hidden) < 1:
@@ -55,12 +62,18 @@ class MLP(nn.Module):
             layers += [nn.Linear(width, next_width), activation()]
             width = next_width
         self.layers = nn.Sequential(*layers)
+        # Applied in forward, not as layers: the weights keep their names with or without it.
+        self.dropout = float(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``(..., *input_dims)`` to ``(..., out_features)``."""
         if self.flatten_dims > 1:
             x = x.flatten(start_dim=-self.flatten_dims)
-        return self.layers(x)
+        if not (self.dropout and self.training):
+            return self.layers(x)
+        for linear, activation in zip(self.layers[::2], self.layers[1::2], strict=True):
+            x = F.dropout(activation(linear(x)), self.dropout, training=True)
+        return x
 
 
 class ConditionalMLP(nn.Module):

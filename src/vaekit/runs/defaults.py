@@ -50,6 +50,11 @@ SEQUENCE_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Epochs of the first stage (the image VAE, M1) of ``vaekit train ssvae --model m1m2`` (README,
+#: "Why these defaults").
+DEFAULT_FIRST_STAGE_EPOCHS = 10
+
+
 def ssvae_default_epochs(encoder: str) -> int:
     """Epochs of a ``vaekit train ssvae`` run with ``encoder`` when ``--epochs`` is not given."""
     return int(SSVAE_DEFAULTS["epochs"][encoder])

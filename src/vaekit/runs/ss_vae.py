@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from vaekit.evaluation import accuracy, clustering_accuracy, predict_classes
 from vaekit.inference import FitResult, SemiSupervisedObjective, TrainConfig, fit
 from vaekit.inference.semi_supervised import resolve_alpha
 from vaekit.models import VAE, SemiSupervisedVAE, SemiSupervisedVAEConfig
+from vaekit.runs.defaults import DEFAULT_FIRST_STAGE_EPOCHS
 from vaekit.runs.evaluate import evaluate_ss_run, write_ss_figures
 from vaekit.runs.images import (
     ImageSource,
@@ -112,6 +114,32 @@ def _split_partial_labels(
     return observed, labels
 
 
+def fit_first_stage(
+    model: SemiSupervisedVAE,
+    images: torch.Tensor,
+    val_images: torch.Tensor,
+    config: TrainConfig,
+    *,
+    batch_transform: Callable[[Any], Any] | None = None,
+    resume: bool = False,
+) -> FitResult | None:
+    """Train the part of ``model`` that is trained alone (its :meth:`first_stage`) on every image,
+    with its own ELBO, and freeze it; nothing for a model without one.
+
+    The labels play no part: M1 of M1+M2 learns its codes from the images alone. A resumed run
+    skips the stage, whose frozen weights are in the checkpoint of the second; the first stage
+    writes no checkpoint of its own (it is short: a run stopped in it is started again).
+    """
+    first = model.first_stage()
+    if first is None:
+        return None
+    result = None
+    if not resume:
+        result = fit(first, (images,), (val_images,), config, batch_transform=batch_transform)
+    first.requires_grad_(False)
+    return result
+
+
 def fit_semi_supervised(
     model: SemiSupervisedVAE,
     images: torch.Tensor,
@@ -177,6 +205,7 @@ def train_ssvae(
     alpha: float | None = None,
     classifier_weight: float | None = None,
     data_settings: ImageSource | dict[str, Any] | None = None,
+    first_stage_epochs: int | None = None,
     iw_samples: int = DEFAULT_IW_SAMPLES,
     iw_examples: int | None = DEFAULT_IW_EXAMPLES,
     figures: bool = True,
@@ -194,11 +223,19 @@ def train_ssvae(
     image and at least 2.5 per training image
     (:func:`~vaekit.inference.semi_supervised.resolve_alpha`). The test accuracy
     of q(y | x) is recorded after every epoch (it never influences training) and in
-    ``metrics.json``. ``resume`` continues the run from its last
+    ``metrics.json``. A story with a first stage (M1 of
+    :class:`~vaekit.models.StackedSemiSupervisedVAE`) trains it first, for ``first_stage_epochs``
+    (:data:`DEFAULT_FIRST_STAGE_EPOCHS` by default), on every training image without labels
+    (:func:`fit_first_stage`). ``resume`` continues the run from its last
     checkpoint. Returns ``None`` on the processes other than the global rank 0 of a distributed
     run: only rank 0 writes the run folder and evaluates.
     """
 
+    has_first_stage = model_class.first_stage is not SemiSupervisedVAE.first_stage
+    if first_stage_epochs is None:
+        first_stage_epochs = DEFAULT_FIRST_STAGE_EPOCHS
+    if first_stage_epochs < 1:
+        raise VaekitError(f"first_stage_epochs must be at least 1, got {first_stage_epochs}")
     if type(model_config) is not model_class.config_class:
         raise VaekitError(
             f"a {model_class.__name__} is built from a {model_class.config_class.__name__}, "
@@ -230,6 +267,14 @@ def train_ssvae(
     alpha = resolve_alpha(num_labelled, len(train_index), alpha=alpha, classifier_weight=classifier_weight)
 
     def fit_model(model: VAE, run_path: Path) -> FitResult:
+        fit_first_stage(
+            model,  # type: ignore[arg-type]
+            train_images,
+            val_images,
+            replace(train_config, epochs=first_stage_epochs, early_stopping=None),
+            batch_transform=binarize_batch if model_config.binarize else None,
+            resume=resume,
+        )
         result, _ = fit_semi_supervised(
             model,  # type: ignore[arg-type]
             train_images,
@@ -246,6 +291,7 @@ def train_ssvae(
         return result
 
     classifier_weight = round(alpha / num_labelled, 6) if num_labelled else None
+    stage_settings = {"first_stage_epochs": first_stage_epochs} if has_first_stage else {}
     run = train_run(
         model_class,
         model_config,
@@ -254,7 +300,12 @@ def train_ssvae(
         data=image_data_settings(dataset, data_settings),
         fit_model=fit_model,
         resume=resume,
-        extra_config={"labels": num_labelled, "alpha": alpha, "classifier_weight": classifier_weight},
+        extra_config={
+            "labels": num_labelled,
+            "alpha": alpha,
+            "classifier_weight": classifier_weight,
+            **stage_settings,
+        },
         extra_metrics=lambda result: {
             "labels": num_labelled,
             "alpha": alpha,

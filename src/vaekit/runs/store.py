@@ -221,6 +221,7 @@ ANY_VALUE = object()
 ADDED_SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("model_config", "story_sha256", ANY_VALUE),
     ("model_config", "image_encoder", "cnn"),
+    ("model_config", "classifier_dropout", 0.0),
     ("data", "columns", ANY_VALUE),
     ("data", "sha256", ANY_VALUE),
 )

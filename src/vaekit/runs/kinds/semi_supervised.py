@@ -15,8 +15,10 @@ from vaekit.models import (
     AuxiliarySemiSupervisedVAEConfig,
     SemiSupervisedVAE,
     SemiSupervisedVAEConfig,
+    StackedSemiSupervisedVAE,
+    StackedSemiSupervisedVAEConfig,
 )
-from vaekit.runs.defaults import SSVAE_DEFAULTS, ssvae_default_epochs
+from vaekit.runs.defaults import DEFAULT_FIRST_STAGE_EPOCHS, SSVAE_DEFAULTS, ssvae_default_epochs
 from vaekit.runs.evaluate import evaluate_ss_run, write_ss_figures
 from vaekit.runs.kinds.flags import (
     add_evaluation_flags,
@@ -39,6 +41,7 @@ PAPERS_ALPHA = "0.1 N"
 SEMI_SUPERVISED_STORIES: dict[str, tuple[type[SemiSupervisedVAE], type[SemiSupervisedVAEConfig]]] = {
     "m2": (SemiSupervisedVAE, SemiSupervisedVAEConfig),
     "adgm": (AuxiliarySemiSupervisedVAE, AuxiliarySemiSupervisedVAEConfig),
+    "m1m2": (StackedSemiSupervisedVAE, StackedSemiSupervisedVAEConfig),
 }
 
 
@@ -53,7 +56,10 @@ class SemiSupervisedKind(ImageKind):
     noun = "a semi-supervised VAE run"
     has_labels = True
     partial_note = "given where labelled, summed out where not"
-    other_models = ((AuxiliarySemiSupervisedVAE, AuxiliarySemiSupervisedVAEConfig),)
+    other_models = (
+        (AuxiliarySemiSupervisedVAE, AuxiliarySemiSupervisedVAEConfig),
+        (StackedSemiSupervisedVAE, StackedSemiSupervisedVAEConfig),
+    )
     legacy_arguments: Mapping[str, Any] = {"classifier_weight": PAPERS_ALPHA}
     image_metrics = staticmethod(evaluate_ss_run)
     image_figures = staticmethod(write_ss_figures)
@@ -66,8 +72,24 @@ class SemiSupervisedKind(ImageKind):
             "--model",
             choices=tuple(SEMI_SUPERVISED_STORIES),
             default="m2",
-            help="the story: m2 (Kingma et al. 2014), or adgm, M2 with an auxiliary latent a "
-            "(Maaloe et al. 2016) (m2)",
+            help="the story: m2 (Kingma et al. 2014); adgm, M2 with an auxiliary latent a "
+            "(Maaloe et al. 2016); or m1m2, M2 on the latent codes of an image VAE trained first "
+            "(Kingma et al. 2014) (m2)",
+        )
+        arch.add_argument(
+            "--classifier-dropout",
+            type=float,
+            default=None,
+            metavar="P",
+            help="dropout on the hidden units of the classifier q(y|x) in training, mlp encoder "
+            f"({SemiSupervisedVAEConfig.classifier_dropout:g})",
+        )
+        arch.add_argument(
+            "--first-stage-epochs",
+            type=positive_int,
+            default=None,
+            metavar="E",
+            help=f"epochs of m1m2's first stage, the image VAE (M1) ({DEFAULT_FIRST_STAGE_EPOCHS})",
         )
         arch.add_argument(
             "--aux-dim",
@@ -117,8 +139,14 @@ class SemiSupervisedKind(ImageKind):
         args = request.args
         model_class, config_class = SEMI_SUPERVISED_STORIES[args.model]
         story_fields = {"aux_dim": args.aux_dim} if args.aux_dim is not None else {}
-        if story_fields and model_class is SemiSupervisedVAE:
+        if args.classifier_dropout is not None:
+            story_fields["classifier_dropout"] = args.classifier_dropout
+        if "aux_dim" in story_fields and model_class is not AuxiliarySemiSupervisedVAE:
             raise VaekitError("--aux-dim sizes adgm's auxiliary latent: give it with --model adgm")
+        if args.first_stage_epochs is not None and model_class is not StackedSemiSupervisedVAE:
+            raise VaekitError(
+                "--first-stage-epochs sets the epochs of m1m2's image VAE: give it with --model m1m2"
+            )
         if args.epochs is None:
             args.epochs = ssvae_default_epochs(args.encoder)
         if args.objective != "elbo":
@@ -148,6 +176,7 @@ class SemiSupervisedKind(ImageKind):
             model_class=model_class,
             alpha=alpha,
             classifier_weight=classifier_weight,
+            first_stage_epochs=args.first_stage_epochs,
             data_settings=data_settings,
             iw_samples=args.iw_samples,
             iw_examples=args.iw_examples,
